@@ -1,0 +1,189 @@
+namespace Smtpd;
+
+/// <summary>
+/// The DATA state machine: finds the end of the message (only <c>CRLF . CRLF</c>, or <c>. CRLF</c> as the very first
+/// bytes) and removes the stuffed dot of lines starting with <c>..</c> (after CRLF or a bare LF), across any split
+/// of the input. Bare LF or bare CR never end the message. Ordinary text is copied with vectorised searches.
+/// </summary>
+internal struct DotUnstuffer
+{
+    private State _state;
+    private bool _prevCr;
+
+    public DotUnstuffer()
+    {
+        _state = State.LineStartCrLf;
+    }
+
+    private enum State : byte
+    {
+        /// <summary>Inside a line.</summary>
+        Normal,
+
+        /// <summary>At the start of the data or after CRLF: a dot here may start the terminator.</summary>
+        LineStartCrLf,
+
+        /// <summary>After a bare LF: a dot here can only be stuffing.</summary>
+        LineStartLf,
+
+        /// <summary>Saw "." after CRLF (held back).</summary>
+        DotAfterCrLf,
+
+        /// <summary>Saw ".CR" after CRLF (held back).</summary>
+        DotCrAfterCrLf,
+
+        /// <summary>Saw "." after a bare LF (held back).</summary>
+        DotAfterLf,
+
+        /// <summary>The terminator was seen.</summary>
+        Ended,
+    }
+
+    /// <summary><see langword="true"/> once the terminating <c>CRLF.CRLF</c> was consumed.</summary>
+    public readonly bool IsEnded => _state == State.Ended;
+
+    /// <summary>
+    /// Consumes <paramref name="input"/> and writes message bytes to <paramref name="output"/> (or only counts them
+    /// when <paramref name="discard"/> is set). Stops at the terminator, or when the output has fewer than two free bytes.
+    /// </summary>
+    /// <returns>The number of input bytes consumed.</returns>
+    public int Process(ReadOnlySpan<byte> input, Span<byte> output, bool discard, out int written)
+    {
+        int i = 0;
+        int o = 0;
+        int capacity = discard ? int.MaxValue : output.Length;
+        while (i < input.Length && _state != State.Ended)
+        {
+            switch (_state)
+            {
+                case State.Normal:
+                {
+                    if (capacity - o < 1)
+                    {
+                        written = o;
+                        return i;
+                    }
+
+                    int span = Math.Min(input.Length - i, capacity - o);
+                    ReadOnlySpan<byte> chunk = input.Slice(i, span);
+                    int lf = chunk.IndexOf((byte)'\n');
+                    int take = lf < 0 ? span : lf + 1;
+                    if (!discard)
+                    {
+                        chunk[..take].CopyTo(output[o..]);
+                    }
+
+                    if (lf < 0)
+                    {
+                        _prevCr = chunk[take - 1] == (byte)'\r';
+                    }
+                    else
+                    {
+                        bool crBefore = lf > 0 ? chunk[lf - 1] == (byte)'\r' : _prevCr;
+                        _state = crBefore ? State.LineStartCrLf : State.LineStartLf;
+                        _prevCr = false;
+                    }
+
+                    i += take;
+                    o += take;
+                    break;
+                }
+
+                case State.LineStartCrLf:
+                case State.LineStartLf:
+                    if (input[i] == (byte)'.')
+                    {
+                        _state = _state == State.LineStartCrLf ? State.DotAfterCrLf : State.DotAfterLf;
+                        i++;
+                    }
+                    else
+                    {
+                        _state = State.Normal;
+                    }
+
+                    break;
+
+                case State.DotAfterCrLf:
+                    if (capacity - o < 2)
+                    {
+                        written = o;
+                        return i;
+                    }
+
+                    if (input[i] == (byte)'.')
+                    {
+                        // ".." at the start of a line: the first dot is stuffing.
+                        Emit(output, ref o, discard, (byte)'.');
+                        _state = State.Normal;
+                        _prevCr = false;
+                        i++;
+                    }
+                    else if (input[i] == (byte)'\r')
+                    {
+                        _state = State.DotCrAfterCrLf;
+                        i++;
+                    }
+                    else
+                    {
+                        Emit(output, ref o, discard, (byte)'.');
+                        _state = State.Normal;
+                        _prevCr = false;
+                    }
+
+                    break;
+
+                case State.DotCrAfterCrLf:
+                    if (capacity - o < 2)
+                    {
+                        written = o;
+                        return i;
+                    }
+
+                    if (input[i] == (byte)'\n')
+                    {
+                        _state = State.Ended;
+                        i++;
+                    }
+                    else
+                    {
+                        Emit(output, ref o, discard, (byte)'.');
+                        Emit(output, ref o, discard, (byte)'\r');
+                        _state = State.Normal;
+                        _prevCr = true;
+                    }
+
+                    break;
+
+                case State.DotAfterLf:
+                    if (capacity - o < 1)
+                    {
+                        written = o;
+                        return i;
+                    }
+
+                    Emit(output, ref o, discard, (byte)'.');
+                    if (input[i] == (byte)'.')
+                    {
+                        i++;
+                    }
+
+                    _state = State.Normal;
+                    _prevCr = false;
+                    break;
+            }
+        }
+
+        written = o;
+        return i;
+    }
+
+    private static void Emit(Span<byte> output, ref int o, bool discard, byte value)
+    {
+        if (!discard)
+        {
+            output[o] = value;
+        }
+
+        o++;
+    }
+}

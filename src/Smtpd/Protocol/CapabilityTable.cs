@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Text;
+
+namespace Smtpd;
+
+/// <summary>Which EHLO/LHLO keywords a connection advertises, in the reference's fixed order.</summary>
+[Flags]
+internal enum Capabilities
+{
+    None = 0,
+    Auth = 1,
+    StartTls = 2,
+    RequireTls = 4,
+    XClient = 8,
+    XForward = 16,
+}
+
+/// <summary>The EHLO/LHLO reply: the keyword lines pre-encoded once per server, chosen per connection state.</summary>
+internal sealed class CapabilityTable
+{
+    private readonly byte[][] _static;
+    private readonly byte[]? _auth;
+    private readonly byte[]? _size;
+    private static readonly byte[] StartTlsLine = "STARTTLS"u8.ToArray();
+    private static readonly byte[] RequireTlsLine = "REQUIRETLS"u8.ToArray();
+    private static readonly byte[] XClientLine = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN"u8.ToArray();
+    private static readonly byte[] XForwardLine = "XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE"u8.ToArray();
+
+    public CapabilityTable(SmtpServerOptions options)
+    {
+        var lines = new List<byte[]>();
+        if (!options.HidePIPELINING)
+        {
+            lines.Add("PIPELINING"u8.ToArray());
+        }
+
+        if (!options.Hide8BITMIME)
+        {
+            lines.Add("8BITMIME"u8.ToArray());
+        }
+
+        if (!options.HideSMTPUTF8)
+        {
+            lines.Add("SMTPUTF8"u8.ToArray());
+        }
+
+        if (!options.HideENHANCEDSTATUSCODES)
+        {
+            lines.Add("ENHANCEDSTATUSCODES"u8.ToArray());
+        }
+
+        if (!options.HideDSN)
+        {
+            lines.Add("DSN"u8.ToArray());
+        }
+
+        _static = [.. lines];
+        if (options.AuthMethods.Count > 0)
+        {
+            _auth = Encoding.ASCII.GetBytes("AUTH " + string.Join(' ', options.AuthMethods.Select(m => m.Trim().ToUpperInvariant())));
+        }
+
+        if (options.Size > 0)
+        {
+            _size = Encoding.ASCII.GetBytes(options.HideSize ? "SIZE" : "SIZE " + options.Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary><see langword="true"/> when at least one mechanism is configured.</summary>
+    public bool HasAuthMechanisms => _auth is not null;
+
+    /// <summary>Writes the multi-line 250 reply: <paramref name="firstLine"/>, then the keywords selected by <paramref name="dynamic"/>.</summary>
+    public void Write(IBufferWriter<byte> writer, string firstLine, Capabilities dynamic)
+    {
+        // Collect the lines in order, then write them with '-' on all but the last.
+        Span<int> order = stackalloc int[16];
+        int count = 0;
+        for (int i = 0; i < _static.Length; i++)
+        {
+            order[count++] = i;
+        }
+
+        if ((dynamic & Capabilities.Auth) != 0 && _auth is not null)
+        {
+            order[count++] = 100;
+        }
+
+        if ((dynamic & Capabilities.StartTls) != 0)
+        {
+            order[count++] = 101;
+        }
+
+        if ((dynamic & Capabilities.RequireTls) != 0)
+        {
+            order[count++] = 102;
+        }
+
+        if (_size is not null)
+        {
+            order[count++] = 103;
+        }
+
+        if ((dynamic & Capabilities.XClient) != 0)
+        {
+            order[count++] = 104;
+        }
+
+        if ((dynamic & Capabilities.XForward) != 0)
+        {
+            order[count++] = 105;
+        }
+
+        ReplyWriter.Write(writer, 250, null, firstLine, continuation: count > 0);
+        for (int i = 0; i < count; i++)
+        {
+            byte[] line = order[i] switch
+            {
+                100 => _auth!,
+                101 => StartTlsLine,
+                102 => RequireTlsLine,
+                103 => _size!,
+                104 => XClientLine,
+                105 => XForwardLine,
+                int index => _static[index],
+            };
+            bool last = i == count - 1;
+            Span<byte> span = writer.GetSpan(line.Length + 6);
+            "250"u8.CopyTo(span);
+            span[3] = last ? (byte)' ' : (byte)'-';
+            line.CopyTo(span[4..]);
+            span[4 + line.Length] = (byte)'\r';
+            span[5 + line.Length] = (byte)'\n';
+            writer.Advance(line.Length + 6);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Security.Cryptography;
+
+namespace Smtpd;
+
+/// <summary>
+/// The state of one client connection, handed to every handler. The same object lives for the whole
+/// connection; the envelope is replaced at every reset (HELO/EHLO/LHLO, RSET, after DATA, after STARTTLS).
+/// </summary>
+public sealed partial class SmtpSession
+{
+    private static readonly string[] TransmissionTypes = BuildTransmissionTypes();
+    private Dictionary<object, object?>? _items;
+    private object? _error;
+
+    internal SmtpSession(string id, bool lmtp, bool dsn)
+    {
+        Id = id;
+        IsLmtp = lmtp;
+        DsnEnabled = dsn;
+        Envelope = new SmtpEnvelope(dsn);
+    }
+
+    /// <summary>The connection id: 16 characters of base-32 (<c>0-9a-v</c>) from 80 random bits. Every log line of the connection carries it.</summary>
+    public string Id { get; }
+
+    /// <summary>The local address of the socket (PROXY never changes it).</summary>
+    public IPAddress LocalAddress { get; internal set; } = IPAddress.None;
+
+    /// <summary>The local port of the socket.</summary>
+    public int LocalPort { get; internal set; }
+
+    /// <summary>The client's address: the socket peer, or the address announced by a trusted PROXY header, XCLIENT or XFORWARD.
+    /// IPv4-mapped IPv6 addresses are given as IPv4.</summary>
+    public IPAddress RemoteAddress { get; internal set; } = IPAddress.None;
+
+    /// <summary>The client's port (0 when unknown).</summary>
+    public int RemotePort { get; internal set; }
+
+    /// <summary>The reverse-DNS name of the client (lower-case, no trailing dot), or <c>[address]</c> when there is none or the lookup is disabled.</summary>
+    public string ClientHostname { get; internal set; } = "";
+
+    /// <summary>The last greeting command seen (<c>HELO</c>, <c>EHLO</c> or <c>LHLO</c>), or <see langword="null"/> before any.</summary>
+    public string? OpeningCommand { get; internal set; }
+
+    /// <summary>The argument of the accepted HELO/EHLO/LHLO, lower-cased, or <see langword="null"/> before one was accepted.</summary>
+    public string? HostNameAppearsAs { get; internal set; }
+
+    /// <summary>The envelope of the current transaction.</summary>
+    public SmtpEnvelope Envelope { get; private set; }
+
+    /// <summary>1 + the number of DATA transactions completed on this connection (successful or not).</summary>
+    public int Transaction { get; internal set; } = 1;
+
+    /// <summary>
+    /// The RFC 3848 transmission type: <c>SMTP</c> or <c>LMTP</c>, prefixed with <c>E</c> after EHLO, suffixed with
+    /// <c>S</c> when secure and then <c>A</c> when authenticated (<c>ESMTPSA</c>).
+    /// </summary>
+    public string TransmissionType
+    {
+        get
+        {
+            int index = (IsLmtp ? 8 : 0) | (OpeningCommand == "EHLO" ? 4 : 0) | (Secure ? 2 : 0) | (User is not null ? 1 : 0);
+            return TransmissionTypes[index];
+        }
+    }
+
+    /// <summary><see langword="true"/> when the connection is encrypted (implicit TLS, STARTTLS, or TLS terminated by the caller).</summary>
+    public bool Secure { get; internal set; }
+
+    /// <summary>The authenticated user as returned by the AUTH handler, or <see langword="null"/>.</summary>
+    public object? User { get; internal set; }
+
+    /// <summary>The last reply of 400 or above sent on this connection (the whole line, with code and enhanced code).</summary>
+    public string? Error
+    {
+        get
+        {
+            if (_error is byte[] line)
+            {
+                _error = System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 2));
+            }
+
+            return (string?)_error;
+        }
+
+        internal set => _error = value;
+    }
+
+    /// <summary><see langword="true"/> after a <c>WIZ</c> command with an argument (the reference's easter egg; it grants nothing).</summary>
+    public bool IsWizard { get; internal set; }
+
+    /// <summary>
+    /// Commands disabled for this connection only (case-insensitive), replacing <see cref="SmtpServerOptions.DisabledCommands"/>
+    /// while set; <see langword="null"/> restores the server's list. Typically set in the connect handler.
+    /// </summary>
+    public IReadOnlyCollection<string>? DisabledCommands { get; set; }
+
+    /// <summary>A place for the application's own per-connection state; it survives every reset.</summary>
+    public IDictionary<object, object?> Items => _items ??= [];
+
+    internal bool IsLmtp { get; }
+
+    /// <summary>Records a pre-encoded error reply line (CRLF included); decoded only if someone reads <see cref="Error"/>.</summary>
+    internal void SetErrorLine(byte[] line) => _error = line;
+
+    internal bool DsnEnabled { get; }
+
+    /// <summary>Starts a new, empty envelope (the old one stays intact for whoever still holds it).</summary>
+    internal void ResetEnvelope()
+    {
+        if (!Envelope.IsPristine)
+        {
+            Envelope = new SmtpEnvelope(DsnEnabled);
+        }
+    }
+
+    internal static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[10];
+        RandomNumberGenerator.Fill(bytes);
+        Span<char> chars = stackalloc char[16];
+        // 80 bits = 16 base-32 digits of 5 bits, most significant first.
+        ulong high = ((ulong)bytes[0] << 32) | ((ulong)bytes[1] << 24) | ((ulong)bytes[2] << 16) | ((ulong)bytes[3] << 8) | bytes[4];
+        ulong low = ((ulong)bytes[5] << 32) | ((ulong)bytes[6] << 24) | ((ulong)bytes[7] << 16) | ((ulong)bytes[8] << 8) | bytes[9];
+        const string digits = "0123456789abcdefghijklmnopqrstuv";
+        for (int i = 7; i >= 0; i--)
+        {
+            chars[i] = digits[(int)(high & 31)];
+            high >>= 5;
+            chars[i + 8] = digits[(int)(low & 31)];
+            low >>= 5;
+        }
+
+        return new string(chars);
+    }
+
+    private static string[] BuildTransmissionTypes()
+    {
+        var types = new string[16];
+        for (int i = 0; i < 16; i++)
+        {
+            string type = (i & 8) != 0 ? "LMTP" : "SMTP";
+            if ((i & 4) != 0)
+            {
+                type = "E" + type;
+            }
+
+            if ((i & 2) != 0)
+            {
+                type += "S";
+            }
+
+            if ((i & 1) != 0)
+            {
+                type += "A";
+            }
+
+            types[i] = type;
+        }
+
+        return types;
+    }
+}
