@@ -1,0 +1,268 @@
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Smtpd.Hosting;
+
+/// <summary>
+/// Reads <see cref="SmtpServerOptions"/> and the listen endpoints from an <see cref="IConfiguration"/> section whose
+/// keys are the reference's option names (<c>size</c>, <c>hideSTARTTLS</c>, <c>socketTimeout</c>, …). Keys match
+/// case-insensitively, so camelCase and PascalCase both work.
+/// </summary>
+/// <remarks>
+/// <para>Values: numbers and booleans as text (<c>true</c>/<c>false</c>, also <c>1</c>/<c>0</c>); every time
+/// (<c>socketTimeout</c>, <c>closeTimeout</c>, <c>greetingDelay</c>, <c>reverseLookupTimeout</c>) in milliseconds as in
+/// the reference, or as a .NET time span (<c>00:00:30</c>); lists as an array or as one comma-separated value.</para>
+/// <para><c>logger</c>: <c>false</c> silences the server; <c>true</c> logs (through the host's logging when the server
+/// runs in a host, else to the console). <c>listen</c>: <c>"HOST:PORT"</c> or a list of them, see <see cref="ParseEndPoint(string)"/>.</para>
+/// <para>Keys this class does not know are left alone (the section may hold the application's own settings; use
+/// <see cref="IsSetting(string)"/> to be strict). A value that cannot be used, or an option this version of Smtpd does
+/// not have yet, throws <see cref="SmtpConfigurationException"/> naming the key.</para>
+/// </remarks>
+public static class SmtpServerConfiguration
+{
+    /// <summary>The key of the listen endpoints.</summary>
+    public const string ListenKey = "listen";
+
+    /// <summary>Every option property that configuration can set: simple values only (no delegates, loggers, resolvers).</summary>
+    private static readonly Dictionary<string, PropertyInfo> Properties = typeof(SmtpServerOptions)
+        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsBindable(p.PropertyType))
+        .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Settings that do not map onto one property by name and type.</summary>
+    private static readonly Dictionary<string, Action<IConfigurationSection, SmtpServerOptions>> SpecialSettings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["logger"] = BindLogger,
+
+        // In configuration these are paths to PEM files (server-program.md), not PEM text: they need a reader that
+        // loads the files into the TLS options, added together with those options.
+        ["key"] = Unsupported,
+        ["cert"] = Unsupported,
+        ["ca"] = Unsupported,
+        ["sniOptions"] = Unsupported,
+    };
+
+    /// <summary>
+    /// Reference options that Smtpd does not have yet. A key listed here is refused (rather than silently ignored)
+    /// until <see cref="SmtpServerOptions"/> gains a property of that name; from then on it binds like any other.
+    /// </summary>
+    private static readonly HashSet<string> PendingSettings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "secure", "needsUpgrade", "secured", "ciphers", "requestCert", "rejectUnauthorized",
+        "useProxy", "ignoredHosts", "useXClient", "useXForward",
+    };
+
+    /// <summary>Is <paramref name="key"/> a setting that <see cref="Bind"/> or <see cref="ReadEndPoints"/> reads (or refuses as not supported yet)?</summary>
+    /// <param name="key">A configuration key, any case.</param>
+    public static bool IsSetting(string key) =>
+        string.Equals(key, ListenKey, StringComparison.OrdinalIgnoreCase)
+        || Properties.ContainsKey(key) || SpecialSettings.ContainsKey(key) || PendingSettings.Contains(key);
+
+    /// <summary>Sets every option present in <paramref name="configuration"/> on <paramref name="options"/>; absent ones keep their values.</summary>
+    /// <param name="configuration">The section holding the settings.</param>
+    /// <param name="options">The options to change.</param>
+    /// <exception cref="SmtpConfigurationException">A value cannot be used, or the option is not supported yet.</exception>
+    public static void Bind(IConfiguration configuration, SmtpServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (IConfigurationSection setting in configuration.GetChildren())
+        {
+            if (SpecialSettings.TryGetValue(setting.Key, out Action<IConfigurationSection, SmtpServerOptions>? bind))
+            {
+                bind(setting, options);
+            }
+            else if (Properties.TryGetValue(setting.Key, out PropertyInfo? property))
+            {
+                property.SetValue(options, Convert(setting, property.PropertyType));
+            }
+            else if (PendingSettings.Contains(setting.Key))
+            {
+                Unsupported(setting, options);
+            }
+        }
+    }
+
+    /// <summary>The endpoints of the <c>listen</c> setting (one value or a list); empty when it is absent.</summary>
+    /// <param name="configuration">The section holding the settings.</param>
+    /// <exception cref="SmtpConfigurationException">An entry is not a valid endpoint.</exception>
+    public static IReadOnlyList<EndPoint> ReadEndPoints(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        IConfigurationSection listen = configuration.GetSection(ListenKey);
+        var endPoints = new List<EndPoint>();
+        foreach (string entry in ReadList(listen))
+        {
+            try
+            {
+                endPoints.Add(ParseEndPoint(entry));
+            }
+            catch (FormatException ex)
+            {
+                throw new SmtpConfigurationException($"{listen.Path}: {ex.Message}", ex);
+            }
+        }
+
+        return endPoints;
+    }
+
+    /// <summary>
+    /// Parses <c>HOST:PORT</c>: an IPv4 address, an IPv6 address in brackets (<c>[::1]:25</c>, <c>[::]:25</c> for every
+    /// address of both families), <c>*</c> for every IPv4 address, or <c>localhost</c>; the port 0–65535 (0 picks a free port).
+    /// </summary>
+    /// <param name="text">The endpoint text.</param>
+    /// <exception cref="FormatException"><paramref name="text"/> is not such an endpoint.</exception>
+    public static IPEndPoint ParseEndPoint(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string value = text.Trim();
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > IPEndPoint.MaxPort)
+        {
+            throw new FormatException($"'{text}' is not HOST:PORT with a port from 0 to 65535");
+        }
+
+        string host = value[..colon];
+        IPAddress? address = host switch
+        {
+            "*" => IPAddress.Any,
+            _ when host.Equals("localhost", StringComparison.OrdinalIgnoreCase) => IPAddress.Loopback,
+            ['[', .. var inner, ']'] when IPAddress.TryParse(inner, out IPAddress? v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 => v6,
+            _ when !host.Contains(':', StringComparison.Ordinal) && IPAddress.TryParse(host, out IPAddress? v4) && v4.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork => v4,
+            _ => null,
+        };
+        return address is null
+            ? throw new FormatException($"'{text}' does not start with an IP address (IPv6 in brackets), '*' or 'localhost'")
+            : new IPEndPoint(address, port);
+    }
+
+    /// <summary>Reads a list setting as Smtpd does: one comma-separated value, or an array (its entries in order); entries are trimmed, empty ones dropped.</summary>
+    /// <param name="setting">The setting.</param>
+    /// <returns>The entries; empty when the setting is absent.</returns>
+    public static IReadOnlyList<string> ReadList(IConfigurationSection setting)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
+        IEnumerable<string?> items = setting.Value is { } text
+            ? text.Split(',')
+            : setting.GetChildren().Select(child => child.Value);
+        return items.Select(item => item?.Trim()).Where(item => !string.IsNullOrEmpty(item)).ToList()!;
+    }
+
+    private static bool IsBindable(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type == typeof(string) || type == typeof(bool) || type == typeof(int) || type == typeof(long)
+            || type == typeof(double) || type == typeof(TimeSpan) || type.IsEnum || type == typeof(IList<string>);
+    }
+
+    private static object? Convert(IConfigurationSection setting, Type type)
+    {
+        if (type == typeof(IList<string>))
+        {
+            return ReadList(setting).ToList();
+        }
+
+        if (setting.Value is not { } text)
+        {
+            if (setting.GetChildren().Any())
+            {
+                throw new SmtpConfigurationException($"{setting.Path}: expected a single value, found a section");
+            }
+
+            return Nullable.GetUnderlyingType(type) is not null || !type.IsValueType ? null : throw Invalid(setting, "a value");
+        }
+
+        Type target = Nullable.GetUnderlyingType(type) ?? type;
+        text = text.Trim();
+        if (target == typeof(string))
+        {
+            return setting.Value;
+        }
+
+        if (target == typeof(bool))
+        {
+            return ParseBool(setting, text);
+        }
+
+        if (target == typeof(int))
+        {
+            return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) ? n : throw Invalid(setting, "a whole number");
+        }
+
+        if (target == typeof(long))
+        {
+            return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) ? n : throw Invalid(setting, "a whole number");
+        }
+
+        if (target == typeof(double))
+        {
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d : throw Invalid(setting, "a number");
+        }
+
+        if (target == typeof(TimeSpan))
+        {
+            return ParseTime(setting, text);
+        }
+
+        return Enum.TryParse(target, text, ignoreCase: true, out object? member) && Enum.IsDefined(target, member!)
+            ? member
+            : throw Invalid(setting, "one of " + string.Join(", ", Enum.GetNames(target)));
+    }
+
+    /// <summary>Milliseconds (the reference's unit), or a .NET time span such as <c>00:00:30</c>.</summary>
+    private static TimeSpan ParseTime(IConfigurationSection setting, string text)
+    {
+        if (text.Contains(':', StringComparison.Ordinal))
+        {
+            return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out TimeSpan span) ? span : throw Invalid(setting, "a time in milliseconds or as hh:mm:ss");
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double ms) && double.IsFinite(ms) && Math.Abs(ms) <= TimeSpan.MaxValue.TotalMilliseconds / 2
+            ? TimeSpan.FromMilliseconds(ms)
+            : throw Invalid(setting, "a time in milliseconds");
+    }
+
+    private static bool ParseBool(IConfigurationSection setting, string text)
+    {
+        if (bool.TryParse(text, out bool flag))
+        {
+            return flag;
+        }
+
+        return text switch
+        {
+            "1" => true,
+            "0" => false,
+            _ => throw Invalid(setting, "true or false"),
+        };
+    }
+
+
+    private static void BindLogger(IConfigurationSection setting, SmtpServerOptions options)
+    {
+        if (setting.Value is null)
+        {
+            throw Invalid(setting, "true or false");
+        }
+
+        if (ParseBool(setting, setting.Value.Trim()))
+        {
+            options.LogToConsole = true;
+        }
+        else
+        {
+            options.Logger = NullLogger.Instance;
+            options.LoggerFactory = null;
+            options.LogToConsole = false;
+        }
+    }
+
+    private static void Unsupported(IConfigurationSection setting, SmtpServerOptions options) =>
+        throw new SmtpConfigurationException($"{setting.Path}: this version of Smtpd does not support the option yet");
+
+    private static SmtpConfigurationException Invalid(IConfigurationSection setting, string expected) =>
+        new($"{setting.Path}: '{setting.Value}' is not {expected}");
+}

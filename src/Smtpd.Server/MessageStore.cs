@@ -1,0 +1,211 @@
+using System.Buffers;
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using Smtpd.Hosting;
+
+namespace Smtpd.Server;
+
+/// <summary>
+/// The <c>store</c> folder: each accepted message becomes <c>&lt;id&gt;.eml</c> (trace fields, then the message bytes
+/// exactly as received after dot-unstuffing) and <c>&lt;id&gt;.json</c> (envelope and session). Both are written under
+/// the same name in the dot-folder <c>.tmp</c>, flushed to disk, renamed into the store (the <c>.eml</c> first, the
+/// <c>.json</c> last) and the store folder is flushed, all before the handler returns and so before the 250 reply.
+/// Whatever goes wrong before that leaves nothing at the top level of the store.
+/// </summary>
+internal sealed class MessageStore
+{
+    /// <summary>The dot-folder where messages are written before they are renamed into the store.</summary>
+    public const string TemporaryFolderName = ".tmp";
+
+    /// <summary>Temporary files not written to for this long are left-overs of a crash, removed at start.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
+
+    private const int BufferSize = 64 * 1024;
+
+    /// <summary>Creates the store for the folder <paramref name="root"/> (a full path).</summary>
+    /// <param name="root">The store folder.</param>
+    public MessageStore(string root)
+    {
+        Root = root;
+        TemporaryFolder = Path.Combine(root, TemporaryFolderName);
+    }
+
+    /// <summary>The store folder.</summary>
+    public string Root { get; }
+
+    /// <summary>The dot-folder of temporary files.</summary>
+    public string TemporaryFolder { get; }
+
+    /// <summary>Creates the folders if needed and removes stale temporary files (see <see cref="StaleAfter"/>).</summary>
+    /// <exception cref="SmtpConfigurationException">The folders cannot be created.</exception>
+    public void Prepare()
+    {
+        try
+        {
+            Directory.CreateDirectory(TemporaryFolder);
+            DateTime staleBefore = DateTime.UtcNow - StaleAfter;
+            foreach (FileInfo file in new DirectoryInfo(TemporaryFolder).EnumerateFiles())
+            {
+                if (file.LastWriteTimeUtc < staleBefore)
+                {
+                    file.Delete();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SmtpConfigurationException($"store: cannot use '{Root}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Streams the message into a temporary file while it arrives, then commits the pair durably. Returns the message id,
+    /// or <see langword="null"/> when the message was larger than the size limit and was discarded.
+    /// </summary>
+    /// <param name="message">The DATA stream; read to its end here.</param>
+    /// <param name="session">The session with the envelope.</param>
+    /// <param name="serverName">The server's name for the <c>Received:</c> field.</param>
+    /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
+    /// <exception cref="MessageStoreException">The store could not write the message; nothing was kept.</exception>
+    /// <exception cref="IOException">The client's connection failed before the end of the message; nothing was kept.</exception>
+    public async Task<string?> StoreAsync(SmtpDataStream message, SmtpSession session, string serverName, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        string id = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + session.Id + "-" + session.Transaction.ToString(CultureInfo.InvariantCulture);
+        string emlTemporary = Path.Combine(TemporaryFolder, id + ".eml");
+        string jsonTemporary = Path.Combine(TemporaryFolder, id + ".json");
+        string emlFinal = Path.Combine(Root, id + ".eml");
+        string jsonFinal = Path.Combine(Root, id + ".json");
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        SafeFileHandle? eml = null;
+        bool emlRenamed = false;
+        bool jsonRenamed = false;
+        bool committed = false;
+        try
+        {
+            eml = CreateTemporaryFile(emlTemporary);
+            byte[] trace = TraceFields.Build(session, serverName, id, now);
+            long offset = 0;
+            int filled = 0;
+            if (trace.Length < buffer.Length / 2)
+            {
+                trace.CopyTo(buffer, 0);
+                filled = trace.Length;
+            }
+            else
+            {
+                await WriteAsync(eml, trace, offset, emlTemporary, cancellationToken);
+                offset = trace.Length;
+            }
+
+            // The message goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
+            // propagates, so the library acknowledges nothing, and the finally block removes the file.
+            int read;
+            while ((read = await message.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += read;
+                if (filled == buffer.Length)
+                {
+                    await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
+                    offset += filled;
+                    filled = 0;
+                }
+            }
+
+            if (message.SizeExceeded)
+            {
+                return null;
+            }
+
+            await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
+            FlushToDisk(eml, emlTemporary);
+            eml.Dispose();
+            eml = null;
+
+            using (SafeFileHandle json = CreateTemporaryFile(jsonTemporary))
+            {
+                await WriteAsync(json, EnvelopeJson.Build(session, message.ByteLength), 0, jsonTemporary, cancellationToken);
+                FlushToDisk(json, jsonTemporary);
+            }
+
+            Io(() => File.Move(emlTemporary, emlFinal), emlFinal);
+            emlRenamed = true;
+            Io(() => File.Move(jsonTemporary, jsonFinal), jsonFinal);
+            jsonRenamed = true;
+            Io(() => DirectorySync.Flush(Root), Root);
+            committed = true;
+            return id;
+        }
+        finally
+        {
+            eml?.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (!committed)
+            {
+                DeleteQuietly(emlRenamed ? emlFinal : emlTemporary);
+                DeleteQuietly(jsonRenamed ? jsonFinal : jsonTemporary);
+            }
+        }
+    }
+
+    private SafeFileHandle CreateTemporaryFile(string path)
+    {
+        SafeFileHandle? handle = null;
+        Io(
+            () =>
+            {
+                // Recreated if someone removed it while the server runs.
+                Directory.CreateDirectory(TemporaryFolder);
+                handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            },
+            path);
+        return handle!;
+    }
+
+    private static async ValueTask WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> data, long offset, string path, CancellationToken cancellationToken)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            await RandomAccess.WriteAsync(file, data, offset, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MessageStoreException($"'{path}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// fsync. There is no asynchronous fsync in .NET: the call blocks the pool thread this handler runs on for the
+    /// duration of the flush, which is the price of acknowledging only what is on disk.
+    /// </summary>
+    private static void FlushToDisk(SafeFileHandle file, string path) => Io(() => RandomAccess.FlushToDisk(file), path);
+
+    private static void Io(Action operation, string path)
+    {
+        try
+        {
+            operation();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MessageStoreException($"'{path}': {ex.Message}", ex);
+        }
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: what cannot be removed now is an unacknowledged temporary file, removed once stale at the next start.
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Configuration;
+using Smtpd.Hosting;
+
+namespace Smtpd.Server;
+
+/// <summary>
+/// The settings of the program itself (<c>store</c>, <c>users</c>, <c>recipients</c>; <c>config</c> names the file),
+/// read from the merged configuration. Every other key must be a library option (<see cref="SmtpServerConfiguration"/>).
+/// </summary>
+internal sealed class ServerSettings
+{
+    /// <summary>The default <c>store</c>: <c>./mail</c>.</summary>
+    public const string DefaultStore = "mail";
+
+    private static readonly string[] ProgramKeys = [ServerConfiguration.ConfigKey, "store", "users", "recipients"];
+
+    private ServerSettings(string store, IReadOnlyDictionary<string, string> users, RecipientPolicy recipients)
+    {
+        Store = store;
+        Users = users;
+        Recipients = recipients;
+    }
+
+    /// <summary>The full path of the store folder.</summary>
+    public string Store { get; }
+
+    /// <summary>The <c>users</c> setting: user name to password.</summary>
+    public IReadOnlyDictionary<string, string> Users { get; }
+
+    /// <summary>The <c>recipients</c> setting.</summary>
+    public RecipientPolicy Recipients { get; }
+
+    /// <summary>Reads and checks the program's settings; refuses keys that are neither the program's nor a library option.</summary>
+    /// <param name="configuration">The merged configuration.</param>
+    /// <exception cref="SmtpConfigurationException">A setting is unknown or unusable.</exception>
+    public static ServerSettings Read(IConfiguration configuration)
+    {
+        foreach (IConfigurationSection setting in configuration.GetChildren())
+        {
+            if (!ProgramKeys.Contains(setting.Key, StringComparer.OrdinalIgnoreCase) && !SmtpServerConfiguration.IsSetting(setting.Key))
+            {
+                throw new SmtpConfigurationException($"unknown setting '{setting.Key}'");
+            }
+        }
+
+        IConfigurationSection storeSetting = configuration.GetSection("store");
+        string store = storeSetting.Value ?? (storeSetting.GetChildren().Any()
+            ? throw new SmtpConfigurationException("store: expected a folder path")
+            : DefaultStore);
+        if (store.Trim().Length == 0)
+        {
+            throw new SmtpConfigurationException("store: expected a folder path");
+        }
+
+        IConfigurationSection recipients = configuration.GetSection("recipients");
+        return new ServerSettings(Path.GetFullPath(store), ReadUsers(configuration.GetSection("users")), new RecipientPolicy(SmtpServerConfiguration.ReadList(recipients), recipients.Path));
+    }
+
+    private static Dictionary<string, string> ReadUsers(IConfigurationSection setting)
+    {
+        if (setting.Value is { Length: > 0 })
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: expected {{ \"name\": \"password\", ... }}");
+        }
+
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (IConfigurationSection user in setting.GetChildren())
+        {
+            if (string.IsNullOrEmpty(user.Value))
+            {
+                throw new SmtpConfigurationException($"{user.Path}: expected a non-empty password");
+            }
+
+            users[user.Key] = user.Value;
+        }
+
+        return users;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace Smtpd.Server;
+
+/// <summary>
+/// The program's server: refuses recipients outside the <c>recipients</c> setting (550 5.1.1) and stores each message
+/// (<see cref="MessageStore"/>) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
+/// discarded; a store that cannot write gives 451 4.3.0, so the client retries later.
+/// </summary>
+/// <param name="options">The bound options.</param>
+/// <param name="store">The message store.</param>
+/// <param name="recipients">The recipient policy.</param>
+/// <param name="logger">The program's logger.</param>
+internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore store, RecipientPolicy recipients, ILogger<StoreSmtpServer> logger)
+    : SmtpServer(options)
+{
+    /// <inheritdoc/>
+    protected override ValueTask<SmtpResult> OnRcptToAsync(SmtpAddress address, SmtpSession session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return recipients.Accepts(address.Address)
+            ? base.OnRcptToAsync(address, session, cancellationToken)
+            : new(SmtpResult.Reject(550, "Error: unknown recipient <" + address.Address + ">", "5.1.1"));
+    }
+
+    /// <inheritdoc/>
+    protected override async ValueTask<SmtpResult> OnDataAsync(SmtpDataStream message, SmtpSession session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(session);
+        try
+        {
+            string? id = await store.StoreAsync(message, session, Options.Name, cancellationToken);
+            if (id is null)
+            {
+                return SmtpResult.Reject(552, "Error: message exceeds fixed maximum message size " + Options.Size.ToString(CultureInfo.InvariantCulture), "5.3.4");
+            }
+
+            return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);
+        }
+        catch (MessageStoreException ex)
+        {
+            ServerLog.StoreFailed(logger, session.Id, ex.Message);
+            return SmtpResult.Reject(451, "Error: cannot store the message now, try again later", "4.3.0");
+        }
+    }
+}
