@@ -86,7 +86,7 @@ internal static class ServerConfiguration
         {
             return new ConfigurationBuilder().AddJsonStream(new MemoryStream(content)).Build();
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or JsonException)
         {
             string reason = ex.InnerException is JsonException json ? json.Message : ex.Message;
             throw new SmtpConfigurationException($"config: '{path}' is not a valid JSON settings file: {reason}", ex);

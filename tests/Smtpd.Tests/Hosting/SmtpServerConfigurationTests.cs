@@ -1,0 +1,129 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Smtpd.Hosting;
+
+namespace Smtpd.Tests.Hosting;
+
+/// <summary>Reading <see cref="SmtpServerOptions"/> and endpoints from configuration.</summary>
+public class SmtpServerConfigurationTests
+{
+    private static IConfiguration Configuration(params (string Key, string? Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    private static SmtpServerOptions Bind(params (string Key, string? Value)[] values)
+    {
+        var options = new SmtpServerOptions();
+        SmtpServerConfiguration.Bind(Configuration(values), options);
+        return options;
+    }
+
+    [Fact]
+    public void Reference_names_bind_in_camelCase_and_PascalCase()
+    {
+        SmtpServerOptions options = Bind(("name", "mx.test"), ("Banner", "hello"), ("size", "1048576"), ("HideSize", "true"),
+            ("hideENHANCEDSTATUSCODES", "false"), ("LMTP", "1"), ("maxClients", "7"), ("component", "mail"), ("disableReverseLookup", "true"));
+        Assert.Equal("mx.test", options.Name);
+        Assert.Equal("hello", options.Banner);
+        Assert.Equal(1048576, options.Size);
+        Assert.True(options.HideSize);
+        Assert.False(options.HideENHANCEDSTATUSCODES);
+        Assert.True(options.Lmtp);
+        Assert.Equal(7, options.MaxClients);
+        Assert.Equal("mail", options.Component);
+        Assert.True(options.DisableReverseLookup);
+    }
+
+    [Fact]
+    public void Times_are_milliseconds_or_time_spans()
+    {
+        SmtpServerOptions options = Bind(("socketTimeout", "1500"), ("closeTimeout", "00:00:05"), ("greetingDelay", "0"), ("reverseLookupTimeout", "250.5"));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), options.SocketTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.CloseTimeout);
+        Assert.Equal(TimeSpan.Zero, options.GreetingDelay);
+        Assert.Equal(TimeSpan.FromMilliseconds(250.5), options.ReverseLookupTimeout);
+    }
+
+    [Fact]
+    public void Lists_are_arrays_or_comma_separated()
+    {
+        Assert.Equal(["AUTH", "STARTTLS"], Bind(("disabledCommands:0", "AUTH"), ("disabledCommands:1", "STARTTLS")).DisabledCommands);
+        Assert.Equal(["PLAIN", "LOGIN"], Bind(("authMethods", "PLAIN, LOGIN")).AuthMethods);
+    }
+
+    [Fact]
+    public void Absent_settings_keep_their_values_and_unknown_keys_are_left_alone()
+    {
+        var defaults = new SmtpServerOptions();
+        SmtpServerOptions options = Bind(("store", "/var/mail"), ("Logging:LogLevel:Default", "Debug"));
+        Assert.Equal(defaults.SocketTimeout, options.SocketTimeout);
+        Assert.Equal(defaults.HideENHANCEDSTATUSCODES, options.HideENHANCEDSTATUSCODES);
+        Assert.False(SmtpServerConfiguration.IsSetting("store"));
+        Assert.True(SmtpServerConfiguration.IsSetting("SOCKETTIMEOUT"));
+        Assert.True(SmtpServerConfiguration.IsSetting("listen"));
+        Assert.False(SmtpServerConfiguration.IsSetting("onData"));
+    }
+
+    [Fact]
+    public void Logger_false_silences_and_true_logs()
+    {
+        SmtpServerOptions silent = Bind(("logger", "false"));
+        Assert.Same(NullLogger.Instance, silent.Logger);
+        SmtpServerOptions logging = Bind(("Logger", "true"));
+        Assert.Null(logging.Logger);
+        Assert.True(logging.LogToConsole);
+    }
+
+    [Theory]
+    [InlineData("size", "ten", "size: 'ten' is not a whole number")]
+    [InlineData("hideSize", "yes", "hideSize: 'yes' is not true or false")]
+    [InlineData("closeTimeout", "30s", "closeTimeout: '30s' is not a time in milliseconds")]
+    [InlineData("closeTimeout", "1:x:0", "closeTimeout: '1:x:0' is not a time in milliseconds or as hh:mm:ss")]
+    [InlineData("logger", "console", "logger: 'console' is not true or false")]
+    [InlineData("secure", "true", "secure: this version of Smtpd does not support the option yet")]
+    [InlineData("key", "/etc/ssl/key.pem", "key: this version of Smtpd does not support the option yet")]
+    public void Unusable_values_throw_naming_the_setting(string key, string value, string message)
+    {
+        SmtpConfigurationException error = Assert.Throws<SmtpConfigurationException>(() => Bind((key, value)));
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Errors_name_the_full_path_of_a_nested_section()
+    {
+        IConfiguration root = new ConfigurationBuilder().AddInMemoryCollection([new("Smtp:size", "-")]).Build();
+        SmtpConfigurationException error = Assert.Throws<SmtpConfigurationException>(() => SmtpServerConfiguration.Bind(root.GetSection("Smtp"), new SmtpServerOptions()));
+        Assert.Equal("Smtp:size: '-' is not a whole number", error.Message);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:2525", "127.0.0.1", 2525)]
+    [InlineData("0.0.0.0:25", "0.0.0.0", 25)]
+    [InlineData("*:587", "0.0.0.0", 587)]
+    [InlineData("localhost:0", "127.0.0.1", 0)]
+    [InlineData("[::1]:2525", "::1", 2525)]
+    [InlineData("[::]:24", "::", 24)]
+    public void Endpoints_parse(string text, string address, int port) =>
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(address), port), SmtpServerConfiguration.ParseEndPoint(text));
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.0.0.1:65536")]
+    [InlineData("::1:25")]
+    [InlineData("mail.example.com:25")]
+    [InlineData(":25")]
+    public void Bad_endpoints_are_refused(string text) =>
+        Assert.Throws<FormatException>(() => SmtpServerConfiguration.ParseEndPoint(text));
+
+    [Fact]
+    public void Listen_takes_one_endpoint_or_a_list()
+    {
+        Assert.Equal([new IPEndPoint(IPAddress.Loopback, 25)], SmtpServerConfiguration.ReadEndPoints(Configuration(("listen", "127.0.0.1:25"))));
+        Assert.Equal(
+            [new IPEndPoint(IPAddress.Loopback, 25), new IPEndPoint(IPAddress.IPv6Loopback, 25)],
+            SmtpServerConfiguration.ReadEndPoints(Configuration(("Listen:0", "127.0.0.1:25"), ("Listen:1", "[::1]:25"))));
+        Assert.Empty(SmtpServerConfiguration.ReadEndPoints(Configuration()));
+        Assert.Equal("listen: 'nowhere' is not HOST:PORT with a port from 0 to 65535",
+            Assert.Throws<SmtpConfigurationException>(() => SmtpServerConfiguration.ReadEndPoints(Configuration(("listen", "nowhere")))).Message);
+    }
+}
