@@ -26,10 +26,11 @@ public static class SmtpServerConfiguration
     /// <summary>The key of the listen endpoints.</summary>
     public const string ListenKey = "listen";
 
-    /// <summary>Every option property that configuration can set: simple values only (no delegates, loggers, resolvers).</summary>
+    /// <summary>Every option property that configuration can set: simple values only (no delegates, loggers, resolvers;
+    /// <see cref="SmtpServerOptions.LogToConsole"/> is the <c>logger</c> setting).</summary>
     private static readonly Dictionary<string, PropertyInfo> Properties = typeof(SmtpServerOptions)
         .GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsBindable(p.PropertyType))
+        .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsBindable(p.PropertyType) && p.Name != nameof(SmtpServerOptions.LogToConsole))
         .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Settings that do not map onto one property by name and type.</summary>

@@ -37,7 +37,7 @@ public class ServerSignalTests
     public async Task Sigterm_closes_the_listener_completes_the_message_in_flight_and_exits_0()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(new() { ["closeTimeout"] = 300, ["greetingDelay"] = 0 });
-        await using RawClient sending = await ServerStoreTests.ConnectAndGreetAsync(server);
+        RawClient sending = await ServerStoreTests.ConnectAndGreetAsync(server);
         RawClient idle = await ServerStoreTests.ConnectAndGreetAsync(server);
         Assert.Equal(250, (await idle.CommandAsync("EHLO idle.example")).Code);
         await ServerStoreTests.StartDataAsync(sending);
@@ -57,6 +57,10 @@ public class ServerSignalTests
         Assert.Equal(250, (await sending.ReadReplyAsync()).Code);
         StoredMessage stored = StoredMessage.ReadSingle(server.Store);
         Assert.EndsWith("\r\n\r\nfirst half\r\nsecond half\r\n", Encoding.ASCII.GetString(stored.Body));
+
+        // Any further command is refused while the server stops.
+        Assert.Matches("^421 .*Server shutting down$", (await sending.CommandAsync("MAIL FROM:<late@example.com>")).Line);
+        await sending.DisposeAsync();
 
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("Stopped", server.StandardOutput);
