@@ -238,8 +238,7 @@ def render(runs, machine):
     out.append(f"- Software: .NET SDK {machine['dotnet']}; Node.js {machine['node']} with smtp-server {machine['smtp_server_node']}; "
                f"SmtpServer {machine['smtpserver_nuget']} (NuGet); {machine['python']} with aiosmtpd {machine['aiosmtpd']}; "
                f"Postfix {machine['postfix']} (smtp-sink, smtp-source)")
-    out.append(f"- Repetitions: {reps}; servers interleaved, the order rotated per repetition and workload; each run "
-               "starts a fresh server process, warms it up with a short run of the same kind, then measures.")
+    out.append(f"- Repetitions: {reps}")
     out.append("")
     out.append("## Targets (issue 7)")
     out.append("")
@@ -268,8 +267,33 @@ def render(runs, machine):
             out.append(f"- {r['workload']} {SERVERS[r['server']]} rep {r['rep']}: {r['status']}"
                        f"{' (' + r['note'] + ')' if r['note'] else ''}{detail}")
         out.append("")
+    out.append(SETUP)
     out.append(HOW_TO_READ)
     return "\n".join(out) + "\n"
+
+
+SETUP = """## Setup
+
+`bench/run` installs what is missing (`postfix` for `smtp-sink`/`smtp-source`, never starting the Postfix daemon;
+`python3-aiosmtpd`, `nodejs`/`npm`, `openssl`, `iproute2`; `smtp-server` 3.21.6 with npm into `bench/peers/node`),
+builds the sinks and the generator in Release, makes a throw-away certificate for STARTTLS, and runs every workload
+against every server. To iterate: `bench/run --quick` (counts × 0.1, one repetition), `--workloads W2,W2-pipe`,
+`--servers smtpd,smtp-sink`, `--reps N`, `--scale F`; `bench/run --help` lists everything. Reduced runs write only
+to `bench/results/<date-time>/` unless `--docs` is given. The micro-benchmarks of the parser, the DATA scanner and
+the reply writer are separate: `dotnet run -c Release --project bench/Smtpd.Benchmarks -- --filter '*'`.
+
+| server | what runs | settings |
+|---|---|---|
+| Smtpd | `bench/Smtpd.Sink` (public API only) | AUTH disabled, no reverse DNS, no greeting pause, no size or recipient limit; the DATA handler copies the stream to `Stream.Null`; STARTTLS with `--cert/--key` |
+| Postfix smtp-sink | `/usr/sbin/smtp-sink -4 -a -C -F -h localhost -m 8192 127.0.0.1:PORT 4096` | no AUTH, XCLIENT, XFORWARD; no STARTTLS (no W4 figure) |
+| nodemailer smtp-server | `bench/peers/node/sink.js` | `authOptional`, `disabledCommands: ['AUTH']`, `disableReverseLookup`, `logger: false`; its 100 ms greeting pause is built in |
+| SmtpServer (NuGet) | `bench/peers/SmtpServerSink` | no authentication; the message store walks the buffered message and discards it |
+| aiosmtpd | `/usr/bin/python3 bench/peers/aiosmtpd_sink.py` | fixed host name (no `getfqdn()` per connection), no size limit, no AUTH |
+
+Each run starts a fresh server process, warms it up with a short run of the same kind (not measured), then measures
+with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src). The servers are interleaved and their order is rotated per
+repetition and workload.
+"""
 
 
 HOW_TO_READ = """## How to read it

@@ -24,6 +24,7 @@ internal sealed class LoadRunner
     private readonly LatencyRecorder _latency;
     private readonly LatencyRecorder _greeting;
     private readonly ErrorLog _errors;
+    private byte[][] _receiveBuffers = [];
     private Watchdog? _watchdog;
     private long _tickets;
     private volatile bool _stop;
@@ -53,6 +54,12 @@ internal sealed class LoadRunner
             _errors.Add("run deadline reached");
         });
         _watchdog = watchdog;
+        _receiveBuffers = new byte[slots][];
+        for (int i = 0; i < slots; i++)
+        {
+            _receiveBuffers[i] = new byte[SmtpClientConnection.ReceiveBufferSize];
+        }
+
         var report = new RunReport { Options = _options, MessageSize = _template.MessageSize };
         switch (_options.Mode)
         {
@@ -87,12 +94,14 @@ internal sealed class LoadRunner
 
         // The measured phase starts once every connection is ready, so a server's greeting pause does not count.
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
+        long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         SmtpClientConnection?[] survivors = await Task.WhenAll(Enumerable.Range(0, n)
             .Where(slot => connections[slot] is not null)
             .Select(slot => ReuseWorkerAsync(slot, connections[slot]!)));
         report.ElapsedSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         report.ClientCpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
+        report.ClientAllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
 
         await Task.WhenAll(survivors.Select((c, slot) => c is null ? Task.CompletedTask : QuitAsync(slot, c)));
     }
@@ -100,10 +109,12 @@ internal sealed class LoadRunner
     private async Task RunPerMessageAsync(RunReport report)
     {
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
+        long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(PerMessageWorkerAsync));
         report.ElapsedSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         report.ClientCpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
+        report.ClientAllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
         report.Established = (int)Math.Min(int.MaxValue, _greeting.Count);
     }
 
@@ -170,7 +181,7 @@ internal sealed class LoadRunner
     /// <summary>Connects, reads the greeting, sends EHLO (and upgrades with STARTTLS); null when that failed (counted as an error).</summary>
     private async Task<SmtpClientConnection?> EstablishAsync(int slot, long startTimestamp)
     {
-        var connection = new SmtpClientConnection(_endPoint.AddressFamily, _options.Timeout);
+        var connection = new SmtpClientConnection(_endPoint.AddressFamily, _options.Timeout, _receiveBuffers[slot]);
         _watchdog!.Watch(slot, connection);
         string stage = "connect";
         try

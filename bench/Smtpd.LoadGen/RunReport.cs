@@ -36,6 +36,9 @@ internal sealed class RunReport
     /// <summary>CPU seconds the generator used in total, start-up included.</summary>
     public double ClientCpuTotalSeconds { get; set; }
 
+    /// <summary>Bytes the generator allocated during the measured phase (all threads).</summary>
+    public long ClientAllocatedBytes { get; set; }
+
     public int DroppedDuringHold { get; set; }
 
     public long ServerRssBeforeKib { get; set; } = -1;
@@ -69,6 +72,7 @@ internal sealed class RunReport
         json.WriteNumber("recipients", o.Recipients);
         json.WriteBoolean("pipelining", o.Pipelining);
         json.WriteBoolean("starttls", o.StartTls);
+        json.WriteBoolean("inline_completions", o.InlineCompletions);
         json.WriteNumber("established", Established);
         json.WriteNumber("setup_s", Round(SetupSeconds, 6));
         json.WriteNumber("completed", Completed);
@@ -88,6 +92,7 @@ internal sealed class RunReport
         json.WriteNumber("client_cpu_s", Round(ClientCpuSeconds, 6));
         json.WriteNumber("client_cpu_total_s", Round(ClientCpuTotalSeconds, 6));
         json.WriteNumber("client_cpu_us_per_msg", Round(ClientCpuMicrosecondsPerMessage, 2));
+        json.WriteNumber("client_alloc_bytes_per_msg", Completed > 0 ? Round(ClientAllocatedBytes / (double)Completed, 1) : 0);
         if (o.Mode == LoadMode.Idle)
         {
             json.WriteNumber("dropped_during_hold", DroppedDuringHold);

@@ -6,14 +6,14 @@ using System.Runtime.CompilerServices;
 namespace Smtpd.LoadGen;
 
 /// <summary>
-/// One raw SMTP client connection: a socket (or a TLS stream over it after STARTTLS), a fixed receive buffer and a
-/// reply parser. Sending and receiving allocate nothing per operation. Each wait carries a deadline that the
+/// One raw SMTP client connection: a socket (or a TLS stream over it after STARTTLS), a receive buffer owned by its
+/// slot (reused by the slot's successive connections) and a reply parser. Sending and receiving allocate nothing per operation. Each wait carries a deadline that the
 /// <see cref="Watchdog"/> enforces by aborting the socket, so no operation can hang.
 /// </summary>
 internal sealed class SmtpClientConnection : IDisposable
 {
     private readonly Socket _socket;
-    private readonly byte[] _receive = new byte[16 * 1024];
+    private readonly byte[] _receive;
     private readonly long _timeoutMs;
     private SslStream? _tls;
     private int _start;
@@ -21,8 +21,12 @@ internal sealed class SmtpClientConnection : IDisposable
     private long _deadline;
     private int _disposed;
 
-    public SmtpClientConnection(AddressFamily family, TimeSpan timeout)
+    /// <summary>The size of a receive buffer: any reply line, an EHLO reply included, fits.</summary>
+    public const int ReceiveBufferSize = 4096;
+
+    public SmtpClientConnection(AddressFamily family, TimeSpan timeout, byte[] receiveBuffer)
     {
+        _receive = receiveBuffer;
         _socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _timeoutMs = (long)timeout.TotalMilliseconds;
     }
