@@ -232,6 +232,8 @@ public partial class SmtpServer : IAsyncDisposable
             connection.Abort();
         }
 
+        CheckAllClosed();
+
         await _heartbeat.DisposeAsync();
         Task[] loops;
         lock (_listeners)

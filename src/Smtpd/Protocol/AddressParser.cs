@@ -75,7 +75,7 @@ internal static class AddressParser
         }
 
         AddressParseError paramError = ParseParameters(parameters, ref args, out duplicateKey);
-        if (paramError != AddressParseError.None)
+        if (paramError == AddressParseError.Syntax)
         {
             return paramError;
         }
@@ -87,7 +87,7 @@ internal static class AddressParser
         }
 
         address = validated;
-        return AddressParseError.None;
+        return paramError;
     }
 
     private static readonly Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
