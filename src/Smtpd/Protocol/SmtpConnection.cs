@@ -1400,7 +1400,9 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             if (_socket is not null)
             {
                 _socket.Shutdown(SocketShutdown.Send);
-                Arm(Math.Min(SocketTimeoutMs, 5000), PhaseRead);
+
+                // Linger for the client's FIN (5 s at most, 1 s while the server shuts down) so the reply is not reset away.
+                Arm(Math.Min(SocketTimeoutMs, _server.IsClosing ? 1000 : 5000), PhaseRead);
                 try
                 {
                     while (true)
