@@ -37,6 +37,7 @@ public partial class SmtpServer : IAsyncDisposable
     private int _clientCount;
     private volatile bool _closing;
     private int _closeStarted;
+    private int _disposed;
 
     /// <summary>Creates a server. The options are copied: later changes to <paramref name="options"/> have no effect.</summary>
     /// <param name="options">The configuration.</param>
@@ -224,6 +225,11 @@ public partial class SmtpServer : IAsyncDisposable
     /// <summary>Closes immediately: stops the listeners and aborts every connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _closing = true;
         StopListeners();
         await _stopping.CancelAsync();
