@@ -257,7 +257,7 @@ def render(runs, machine):
     out.append("")
     for w in workloads:
         workload_table(w, servers, runs_by_key, table, out)
-    problems = [r for r in runs if r["status"] != "ok"]
+    problems = [r for r in runs if r["status"] not in ("ok", "skipped")]
     if problems:
         out.append("### Runs with problems")
         out.append("")
