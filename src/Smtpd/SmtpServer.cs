@@ -68,6 +68,7 @@ public partial class SmtpServer : IAsyncDisposable
             Logger = NullLogger.Instance;
         }
 
+        Metrics = new SmtpMetrics(Options.MeterFactory);
         Replies = new ReplyTable(Options);
         Capabilities = new CapabilityTable(Options);
         DisabledCommands = BuildDisabledTable(Options.DisabledCommands);
@@ -101,6 +102,8 @@ public partial class SmtpServer : IAsyncDisposable
     internal ILogger Logger { get; }
 
     internal ReplyTable Replies { get; }
+
+    internal SmtpMetrics Metrics { get; }
 
     internal CapabilityTable Capabilities { get; }
 
@@ -237,6 +240,8 @@ public partial class SmtpServer : IAsyncDisposable
         {
             connection.Abort();
         }
+
+        CheckAllClosed();
 
         await _heartbeat.DisposeAsync();
         Task[] loops;
