@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -45,7 +46,8 @@ public static class SmtpServerServiceCollectionExtensions
     /// </summary>
     /// <remarks>
     /// <para>The server logs through the host's <see cref="ILoggerFactory"/> (category <see cref="SmtpServerOptions.Component"/>)
-    /// unless <see cref="SmtpServerOptions.Logger"/> or <see cref="SmtpServerOptions.LoggerFactory"/> is set or <c>logger</c> is false.</para>
+    /// unless <see cref="SmtpServerOptions.Logger"/> or <see cref="SmtpServerOptions.LoggerFactory"/> is set or <c>logger</c> is false,
+    /// and creates its meter with the host's <see cref="IMeterFactory"/> unless <see cref="SmtpServerOptions.MeterFactory"/> is set.</para>
     /// <para>When the host stops, the listeners close at once, idle sessions are closed after <see cref="SmtpServerOptions.CloseTimeout"/>
     /// and messages still arriving complete; whatever is left when the host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>,
     /// 30 s by default) expires is aborted. Give the host more than <see cref="SmtpServerOptions.CloseTimeout"/>, or shorten the latter.</para>
@@ -86,6 +88,8 @@ public static class SmtpServerServiceCollectionExtensions
             {
                 o.LoggerFactory = provider.GetService<ILoggerFactory>();
             }
+
+            o.MeterFactory ??= provider.GetService<IMeterFactory>();
         });
         services.TryAddSingleton(static provider => ActivatorUtilities.CreateInstance<TServer>(provider, provider.GetRequiredService<IOptions<SmtpServerOptions>>().Value));
         if (typeof(TServer) != typeof(SmtpServer))

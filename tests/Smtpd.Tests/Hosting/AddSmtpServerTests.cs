@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using MailKit.Net.Smtp;
@@ -95,6 +96,16 @@ public class AddSmtpServerTests
         await host.StopAsync();
         Assert.Contains(provider.Lines, line => line.StartsWith("smtp-test: SMTP server listening on 127.0.0.1:", StringComparison.Ordinal));
         Assert.Contains(provider.Lines, line => line.StartsWith("smtp-test: [", StringComparison.Ordinal) && line.Contains("Connection from", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Server_uses_the_hosts_meter_factory()
+    {
+        HostApplicationBuilder builder = Builder();
+        builder.Services.AddMetrics();
+        builder.Services.AddSmtpServer(builder.Configuration.GetSection("Smtp"));
+        using IHost host = builder.Build();
+        Assert.Same(host.Services.GetRequiredService<IMeterFactory>(), host.Services.GetRequiredService<SmtpServer>().Options.MeterFactory);
     }
 
     [Fact]
