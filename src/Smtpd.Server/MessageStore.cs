@@ -99,10 +99,16 @@ internal sealed class MessageStore
             }
 
             // The message goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
-            // propagates, so the library acknowledges nothing, and the finally block removes the file.
+            // propagates, so the library acknowledges nothing, and the finally block removes the file. Past the size
+            // limit nothing more is written: the library drains the rest before it sends the refusal.
             int read;
             while ((read = await message.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
             {
+                if (message.SizeExceeded)
+                {
+                    return null;
+                }
+
                 filled += read;
                 if (filled == buffer.Length)
                 {
@@ -110,11 +116,6 @@ internal sealed class MessageStore
                     offset += filled;
                     filled = 0;
                 }
-            }
-
-            if (message.SizeExceeded)
-            {
-                return null;
             }
 
             await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
