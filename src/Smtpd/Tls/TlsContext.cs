@@ -194,6 +194,10 @@ internal sealed class TlsContext
             RemoteCertificateValidationCallback = RequestCert ? validation : null,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
+
+            // A resumed session skips the client-certificate request and validation (and its ticket may come from a
+            // session made under another policy), so with client certificates every handshake is a full one.
+            AllowTlsResume = !RequestCert,
         };
         if (_cipherPolicy is not null && !OperatingSystem.IsWindows())
         {

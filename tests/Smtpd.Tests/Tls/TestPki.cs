@@ -11,6 +11,7 @@ namespace Smtpd.Tests.Tls;
 public sealed class TestPki
 {
     private static readonly Lazy<TestPki> Instance = new(() => new TestPki());
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
 
     private TestPki()
     {
@@ -79,7 +80,7 @@ public sealed class TestPki
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        return request.CreateSelfSigned(Now.AddDays(-1), Now.AddDays(30));
     }
 
     private static X509Certificate2 Issue(string subject, X509Certificate2 issuer, bool isCa = false, string[]? dnsNames = null, bool clientAuth = false)
@@ -111,7 +112,7 @@ public sealed class TestPki
         byte[] serial = new byte[12];
         RandomNumberGenerator.Fill(serial);
         serial[0] &= 0x7F;
-        using X509Certificate2 issued = request.Create(issuer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), serial);
+        using X509Certificate2 issued = request.Create(issuer, Now.AddDays(-1), isCa ? Now.AddDays(29) : Now.AddDays(28), serial);
         return issued.CopyWithPrivateKey(key);
     }
 }
