@@ -48,10 +48,17 @@ public class ClientCertificateTests
     [Fact]
     public async Task Openssl_client_certificate_is_validated_against_Ca_and_put_on_the_session()
     {
+        var closed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         (TestServer server, List<Seen> seen) = await StartAsync(o =>
         {
             o.RequestCert = true;
             o.Ca = [CaPem];
+            o.OnClose = (session, _) =>
+            {
+                // The certificate outlives the TLS stream.
+                closed.TrySetResult(session.ClientCertificate!.Thumbprint);
+                return default;
+            };
         });
         await using (server)
         {
@@ -64,6 +71,7 @@ public class ClientCertificateTests
             Assert.Equal("CN=client.example", one.Certificate?.Subject);
             Assert.Equal(SslPolicyErrors.None, one.Errors);
             Assert.True(one.Authorized);
+            Assert.Equal(TestPki.Shared.Client.Thumbprint, await closed.Task.WaitAsync(TimeSpan.FromSeconds(5)));
         }
     }
 

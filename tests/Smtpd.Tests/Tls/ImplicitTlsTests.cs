@@ -371,6 +371,25 @@ public class ImplicitTlsTests
     }
 
     [Fact]
+    public async Task HandleStreamAsync_on_a_secure_server_does_the_handshake_on_a_plain_stream()
+    {
+        await using var server = await TestServer.StartAsync(SecureServer);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var endPoint = (IPEndPoint)listener.LocalEndpoint;
+        Task<Socket> accept = listener.AcceptSocketAsync();
+        Task<TlsTestClient> connect = TlsTestClient.ConnectImplicitAsync(endPoint, "stream.example");
+        Task session = server.Server.HandleStreamAsync(new NetworkStream(await accept, ownsSocket: true));
+        await using (TlsTestClient client = await connect)
+        {
+            Assert.Equal(TestPki.Shared.Server.Thumbprint, client.ServerCertificate!.Thumbprint);
+            Assert.Equal("221 Bye", (await client.CommandAsync("QUIT")).Line);
+        }
+
+        await session.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task HandleStreamAsync_takes_an_authenticated_SslStream_as_a_secure_session()
     {
         SmtpSession? seen = null;

@@ -50,6 +50,99 @@ public class StartTlsTests
     }
 
     [Fact]
+    public async Task Python_smtplib_starttls_verifies_the_sni_certificate_and_sends_mail()
+    {
+        string? serverName = null;
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            NoAuth(o);
+            o.SniOptions["alt.example"] = TestPki.Shared.Alt;
+            o.OnData = async (stream, session, ct) =>
+            {
+                await stream.CopyToAsync(Stream.Null, ct);
+                serverName = session.ServerName;
+                return SmtpResult.Accept();
+            };
+        });
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("smtpd-tls-");
+        try
+        {
+            TestPki.WriteFiles(folder.FullName, ("ca", TestPki.Shared.Ca));
+            const string script = """
+                import smtplib, ssl, sys
+                port, cafile = int(sys.argv[1]), sys.argv[2]
+                smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                smtp.ehlo("client.example")
+                print("offered", smtp.has_extn("starttls"))
+                smtp._host = "alt.example"
+                code, _ = smtp.starttls(context=ssl.create_default_context(cafile=cafile))
+                print("starttls", code, smtp.sock.version())
+                print("subject", dict(x[0] for x in smtp.sock.getpeercert()["subject"])["commonName"])
+                print("offered after", smtp.has_extn("starttls"))
+                print("data", smtp.sendmail("a@b.example", ["r@b.example"], "Subject: x\r\n\r\nhi\r\n") == {})
+                smtp.quit()
+                """;
+            ProcessResult result = await ExternalProcess.RunAsync("python3", ["-c", script, server.Port.ToString(), Path.Combine(folder.FullName, "ca.crt")], timeout: TimeSpan.FromSeconds(20));
+            Assert.True(result.ExitCode == 0, result.Output);
+            Assert.Contains("offered True", result.StandardOutput);
+            Assert.Contains("starttls 220 TLSv1.3", result.StandardOutput);
+            Assert.Contains("subject alt.example", result.StandardOutput);
+            Assert.Contains("offered after False", result.StandardOutput);
+            Assert.Contains("data True", result.StandardOutput);
+            Assert.Equal("alt.example", serverName);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Lmtp_over_StartTls_is_LMTPS()
+    {
+        string? type = null;
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            NoAuth(o);
+            o.Lmtp = true;
+            o.OnData = async (stream, session, ct) =>
+            {
+                await stream.CopyToAsync(Stream.Null, ct);
+                type = session.TransmissionType;
+                return SmtpResult.Accept();
+            };
+        });
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoint);
+        await client.ReadReplyAsync();
+        Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+        await client.HandshakeAsync();
+        Assert.Equal(250, (await client.CommandAsync("LHLO x")).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@b.c>")).Code);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        Assert.Equal(250, (await client.CommandAsync("hi\r\n.")).Code);
+        Assert.Equal("LMTPS", type);
+    }
+
+    [Fact]
+    public async Task A_subclass_can_override_OnSecureAsync()
+    {
+        await using var server = await TestServer.StartAsync(new RefusingServer(TestServer.Defaults(NoAuth)));
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoint);
+        await client.ReadReplyAsync();
+        Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+        await client.HandshakeAsync("refused.example");
+        Assert.Equal("554 refused.example is not welcome", (await client.ReadReplyAsync()).Line);
+        Assert.True(await client.IsClosedAsync());
+    }
+
+    private sealed class RefusingServer(SmtpServerOptions options) : SmtpServer(options)
+    {
+        protected override ValueTask<SmtpResult> OnSecureAsync(SmtpSession session, CancellationToken cancellationToken) =>
+            new(SmtpResult.Reject(554, $"{session.ServerName} is not welcome"));
+    }
+
+    [Fact]
     public async Task StartTls_with_an_argument_gets_501_and_the_session_goes_on()
     {
         await using var server = await TestServer.StartAsync(NoAuth);
@@ -170,6 +263,26 @@ public class StartTlsTests
         Reply ehlo = await client.CommandAsync("EHLO x");
         Assert.DoesNotContain(ehlo.Lines, l => l.Contains("STARTTLS", StringComparison.Ordinal));
         Assert.Equal("500 Error: command not recognized", (await client.CommandAsync("STARTTLS")).Line);
+    }
+
+    [Fact]
+    public async Task StartTls_reenabled_by_the_session_on_a_server_without_tls_gets_454()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH", "STARTTLS"];
+            o.OnConnect = (session, _) =>
+            {
+                session.DisabledCommands = ["AUTH"];
+                return default;
+            };
+        });
+        Assert.Null(server.Server.Tls);
+        await using var client = await server.ConnectAsync();
+        Reply ehlo = await client.CommandAsync("EHLO x");
+        Assert.DoesNotContain(ehlo.Lines, l => l.Contains("STARTTLS", StringComparison.Ordinal));
+        Assert.Equal("454 TLS not available due to temporary reason", (await client.CommandAsync("STARTTLS")).Line);
+        Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
     }
 
     [Fact]
