@@ -238,7 +238,6 @@ public partial class SmtpServer : IAsyncDisposable
 
         _closing = true;
         StopListeners();
-        CheckAllClosed();
         await _stopping.CancelAsync();
         foreach (SmtpConnection connection in _connections.Values)
         {

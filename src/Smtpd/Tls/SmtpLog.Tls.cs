@@ -5,10 +5,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Smtpd;
 
-/// <summary>The TLS log lines (event ids 300-309).</summary>
+/// <summary>The TLS log lines: server-wide events 5-7, connection events 301-306.</summary>
 internal static partial class SmtpLog
 {
-    [LoggerMessage(300, LogLevel.Warning, "No TLS certificate is configured: using a self-signed certificate generated for {Name}. Clients that verify certificates will refuse it; set Key and Cert (or Certificate).")]
+    [LoggerMessage(5, LogLevel.Warning, "No TLS certificate is configured: using a self-signed certificate generated for {Name}. Clients that verify certificates will refuse it; set Key and Cert (or Certificate).")]
     public static partial void GeneratedCertificate(ILogger logger, string name);
 
     [LoggerMessage(301, LogLevel.Information, "[{SessionId}] TLS handshake with {RemoteAddress} failed: {Reason}")]
@@ -23,12 +23,12 @@ internal static partial class SmtpLog
     [LoggerMessage(304, LogLevel.Warning, "[{SessionId}] The SNI callback failed for '{ServerName}'; the certificate falls back to SniOptions or the default")]
     public static partial void SniCallbackFailed(ILogger logger, string sessionId, string serverName, Exception exception);
 
-    [LoggerMessage(305, LogLevel.Warning, "Ciphers: '{Entry}' names no cipher suite or keyword known here; ignored")]
+    [LoggerMessage(6, LogLevel.Warning, "Ciphers: '{Entry}' names no cipher suite or keyword known here; ignored")]
     public static partial void UnknownCipherEntry(ILogger logger, string entry);
 
     [LoggerMessage(306, LogLevel.Warning, "[{SessionId}] Dropped {RemoteAddress}: MaxClients connections are already waiting for their TLS handshake")]
     public static partial void TooManyPendingHandshakes(ILogger logger, string sessionId, IPAddress remoteAddress);
 
-    [LoggerMessage(307, LogLevel.Information, "TLS material replaced; new handshakes use the certificate {Subject}")]
+    [LoggerMessage(7, LogLevel.Information, "TLS material replaced; new handshakes use the certificate {Subject}")]
     public static partial void TlsContextUpdated(ILogger logger, string subject);
 }
