@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Security;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
@@ -50,6 +52,7 @@ internal sealed partial class SmtpConnection
 
         if (!_server.TryBeginPendingHandshake())
         {
+            _metrics.ConnectionRefused("max_clients");
             SmtpLog.TooManyPendingHandshakes(_logger, Session.Id, Session.RemoteAddress);
             return false;
         }
@@ -146,6 +149,7 @@ internal sealed partial class SmtpConnection
         }
 
         WriteResult(result, enhanced);
+        _metrics.ConnectionRefused("secure_handler");
         SmtpLog.Refused(_logger, Session.Id, Session.RemoteAddress, $"secure handler: {result.Code} {result.Message}");
         await CloseGracefullyAsync();
         return false;
@@ -166,6 +170,7 @@ internal sealed partial class SmtpConnection
 
         _tlsContext = context;
         _clientCertificateErrors = context.RequestCert ? SslPolicyErrors.RemoteCertificateNotAvailable : SslPolicyErrors.None;
+        long started = Stopwatch.GetTimestamp();
         Arm(SocketTimeoutMs, PhaseAbort);
         SslStream ssl;
         try
@@ -184,12 +189,18 @@ internal sealed partial class SmtpConnection
                 static (_, hello, state, ct) => ((SmtpConnection)state!).SelectServerOptionsAsync(hello, ct), this, _aborted.Token);
             if (context.RequestCert && context.RejectUnauthorized && ssl.RemoteCertificate is null)
             {
-                throw new System.Security.Authentication.AuthenticationException("The client sent no certificate.");
+                throw new AuthenticationException("The client sent no certificate.");
             }
         }
         catch (Exception ex)
         {
             Disarm();
+            _metrics.TlsHandshake(started, null, _timedOut ? "timeout" : ex.GetType().Name);
+            if (!startTls)
+            {
+                _metrics.ConnectionRefused("tls_handshake");
+            }
+
             if (_timedOut)
             {
                 SmtpLog.TlsTimedOut(_logger, Session.Id, Session.RemoteAddress, SocketTimeoutMs);
@@ -206,9 +217,18 @@ internal sealed partial class SmtpConnection
         _reader = PipeReader.Create(ssl, ReaderOptions);
         _writer = PipeWriter.Create(ssl, WriterOptions);
         MarkSecure(ssl);
+        _metrics.TlsHandshake(started, ProtocolVersion(ssl.SslProtocol), null);
         SmtpLog.TlsEstablished(_logger, Session.Id, Session.RemoteAddress, startTls ? "STARTTLS" : "implicit TLS", ssl.SslProtocol, ssl.NegotiatedCipherSuite, _tlsServerName ?? "-");
         return true;
     }
+
+    /// <summary>The OpenTelemetry <c>tls.protocol.version</c> of <paramref name="protocol"/>.</summary>
+    private static string ProtocolVersion(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls13 => "1.3",
+        SslProtocols.Tls12 => "1.2",
+        _ => protocol.ToString(),
+    };
 
     /// <summary>Bytes the plaintext reader already took off the transport (after a PROXY header, or during the greeting pause).</summary>
     private async ValueTask<byte[]?> TakeBufferedBytesAsync()
