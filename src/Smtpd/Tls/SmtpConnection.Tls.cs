@@ -286,7 +286,16 @@ internal sealed partial class SmtpConnection
     {
         if (_stream is SslStream { IsAuthenticated: true } ssl)
         {
-            await ssl.ShutdownAsync();
+            // Bounded like every write: a client that stopped reading cannot hold the close up.
+            Arm(SocketTimeoutMs, PhaseAbort);
+            try
+            {
+                await ssl.ShutdownAsync();
+            }
+            finally
+            {
+                Disarm();
+            }
         }
     }
 }
