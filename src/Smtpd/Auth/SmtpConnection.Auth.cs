@@ -3,10 +3,10 @@ using System.Text;
 
 namespace Smtpd;
 
-/// <summary>AUTH (RFC 4954): gatekeeping, the SASL exchange with one <see cref="SaslMechanism"/> at a time, and the failure limit.</summary>
+/// <summary>AUTH (RFC 4954): gatekeeping, the SASL exchange with one <see cref="SaslServerMechanism"/> at a time, and the failure limit.</summary>
 internal sealed partial class SmtpConnection
 {
-    private SaslMechanism? _sasl;
+    private SaslServerMechanism? _sasl;
     private SmtpAuthRequest? _authRequest;
     private int _authFailures;
 
@@ -57,7 +57,7 @@ internal sealed partial class SmtpConnection
         }
 
         string[] words = Encoding.UTF8.GetString(arguments).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        SaslMechanism? mechanism = words.Length == 0 ? null : CreateMechanism(words[0]);
+        SaslServerMechanism? mechanism = words.Length == 0 ? null : CreateMechanism(words[0]);
         if (mechanism is null)
         {
             return Reply(replies.Unrecognized);
@@ -85,7 +85,7 @@ internal sealed partial class SmtpConnection
     }
 
     /// <summary>A mechanism named in <see cref="SmtpServerOptions.AuthMethods"/> that Smtpd implements, or <see langword="null"/> (504).</summary>
-    private SaslMechanism? CreateMechanism(string name)
+    private SaslServerMechanism? CreateMechanism(string name)
     {
         bool configured = false;
         foreach (string method in _options.AuthMethods)

@@ -8,7 +8,7 @@ namespace Smtpd;
 /// answers <c>user SP hex(HMAC-MD5(password, challenge))</c>. The application checks it with
 /// <see cref="SmtpAuthRequest.ValidatePassword(string)"/>.
 /// </summary>
-internal sealed class CramMd5Mechanism(string serverName) : SaslMechanism
+internal sealed class CramMd5Mechanism(string serverName) : SaslServerMechanism
 {
     private string? _challenge;
 

@@ -4,7 +4,7 @@ namespace Smtpd;
 /// LOGIN: <c>334 VXNlcm5hbWU6</c> ("Username:") unless the AUTH command carried the user name, then
 /// <c>334 UGFzc3dvcmQ6</c> ("Password:"), each answer base64.
 /// </summary>
-internal sealed class LoginMechanism : SaslMechanism
+internal sealed class LoginMechanism : SaslServerMechanism
 {
     private const string UsernamePrompt = "VXNlcm5hbWU6";
     private const string PasswordPrompt = "UGFzc3dvcmQ6";

@@ -7,7 +7,7 @@ namespace Smtpd;
 /// name is the authorization identity (<c>a=</c>). A refused token gets the JSON error challenge (§3.2.2); the client's
 /// dummy answer (<c>^A</c>) then gets <c>535 Error: Username and Password not accepted</c>.
 /// </summary>
-internal sealed class OAuthBearerMechanism : SaslMechanism
+internal sealed class OAuthBearerMechanism : SaslServerMechanism
 {
     private const string DefaultError = """{"status":"invalid_token"}""";
     private bool _awaitingErrorAcknowledgement;

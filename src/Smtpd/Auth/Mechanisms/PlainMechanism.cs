@@ -4,7 +4,7 @@ namespace Smtpd;
 /// PLAIN (RFC 4616): <c>[authzid] NUL authcid NUL password</c> in one base64 message, as initial response or after an
 /// empty <c>334 </c>. Exactly three parts, else <c>501 Error: invalid userdata</c>.
 /// </summary>
-internal sealed class PlainMechanism : SaslMechanism
+internal sealed class PlainMechanism : SaslServerMechanism
 {
     public override string Name => SmtpAuthMethods.Plain;
 

@@ -28,7 +28,7 @@ internal enum SaslStepKind : byte
     HandlerMisuse,
 }
 
-/// <summary>One step of a SASL exchange, produced synchronously by a <see cref="SaslMechanism"/>.</summary>
+/// <summary>One step of a SASL exchange, produced synchronously by a <see cref="SaslServerMechanism"/>.</summary>
 internal readonly struct SaslStep
 {
     private SaslStep(SaslStepKind kind, string? text = null, SmtpAuthRequest? request = null, object? user = null, int code = 0, string? enhancedCode = null)

@@ -10,7 +10,7 @@ namespace Smtpd;
 /// iteration count and its nonce, checks the client's proof against StoredKey in constant time, proves itself with
 /// <c>v=ServerSignature</c>, and after the client's empty answer replies 235.
 /// </summary>
-internal sealed class ScramSha256Mechanism : SaslMechanism
+internal sealed class ScramSha256Mechanism : SaslServerMechanism
 {
     private const int KeyLength = 32;
     private State _state;

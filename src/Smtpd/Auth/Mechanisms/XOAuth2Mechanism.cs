@@ -7,7 +7,7 @@ namespace Smtpd;
 /// JSON error challenge <c>334 &lt;base64 JSON&gt;</c>; the client's next line (normally empty) then gets
 /// <c>535 Error: Username and Password not accepted</c>.
 /// </summary>
-internal sealed class XOAuth2Mechanism : SaslMechanism
+internal sealed class XOAuth2Mechanism : SaslServerMechanism
 {
     private bool _awaitingErrorAcknowledgement;
 

@@ -7,7 +7,7 @@ namespace Smtpd;
 /// the client's continuation lines, which answers with <see cref="SaslStep"/>s. It never does I/O and never throws on
 /// client input; the connection writes the replies and calls the application.
 /// </summary>
-internal abstract class SaslMechanism
+internal abstract class SaslServerMechanism
 {
     /// <summary>The reference's reply when the application refuses PLAIN, LOGIN or CRAM-MD5 credentials without a text.</summary>
     public const string CredentialsInvalid = "Error: Authentication credentials invalid";
