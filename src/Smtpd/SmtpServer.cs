@@ -225,6 +225,7 @@ public partial class SmtpServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _closing = true;
+        CheckAllClosed();
         StopListeners();
         await _stopping.CancelAsync();
         foreach (SmtpConnection connection in _connections.Values)
