@@ -234,7 +234,6 @@ public partial class SmtpServer : IAsyncDisposable
         }
 
         _closing = true;
-        CheckAllClosed();
         StopListeners();
         await _stopping.CancelAsync();
         foreach (SmtpConnection connection in _connections.Values)
