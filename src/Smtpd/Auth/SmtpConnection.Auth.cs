@@ -162,11 +162,13 @@ internal sealed partial class SmtpConnection
         {
             case SaslStepKind.Succeeded:
                 Session.User = step.User;
+                _metrics.AuthAttempt(request?.Method ?? "", success: true);
                 SmtpLog.AuthSucceeded(_logger, Session.Id, Session.RemoteAddress, request?.Username ?? "", request?.Method ?? "");
                 Write(replies.Succeeded);
                 return Outcome.Continue;
             case SaslStepKind.Failed:
                 Outcome outcome = WriteResult(SmtpResult.Reject(step.Code, step.Text!, step.EnhancedCode));
+                _metrics.AuthAttempt(request?.Method ?? "", success: false);
                 if (step.Code < 500)
                 {
                     return outcome;

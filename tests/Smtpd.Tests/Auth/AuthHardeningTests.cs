@@ -108,7 +108,7 @@ public class AuthHardeningTests
     [Fact]
     public async Task Every_failure_is_logged_with_the_client_address_and_no_secret_is_logged()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         await using TestServer server = await AuthServer.StartAsync(o =>
         {
             o.Logger = logger;
