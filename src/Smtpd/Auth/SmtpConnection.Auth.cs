@@ -42,6 +42,18 @@ internal sealed partial class SmtpConnection
     internal ValueTask<SmtpAuthResult> AuthenticateForXClientAsync(string username) =>
         InvokeAuthHandlerAsync(new SmtpAuthRequest(SmtpAuthMethods.XClient, username));
 
+    /// <summary>
+    /// The AUTH line as logged: <c>AUTH &lt;mechanism&gt; /* secured */</c> when anything follows the mechanism. The
+    /// arguments are split on any whitespace, as <see cref="AuthAsync"/> does, so no spacing lets an initial response through.
+    /// </summary>
+    private static string RedactAuthCommand(ReadOnlySpan<byte> line, int verbLength)
+    {
+        string[] words = Encoding.UTF8.GetString(line[verbLength..]).Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return words.Length < 2
+            ? Encoding.UTF8.GetString(line)
+            : Encoding.UTF8.GetString(line[..verbLength]) + " " + words[0] + " /* secured */";
+    }
+
     /// <summary>The AUTH command, after the dispatcher's checks (HELO first, counters).</summary>
     private ValueTask<Outcome> AuthAsync(ReadOnlySpan<byte> arguments)
     {

@@ -136,6 +136,26 @@ public class AuthHardeningTests
     }
 
     [Theory]
+    [InlineData("AUTH  PLAIN {0}")]
+    [InlineData("AUTH PLAIN\t{0}")]
+    [InlineData("AUTH PLAIN {0} extra")]
+    [InlineData("auth plain {0}")]
+    public async Task Initial_responses_are_never_logged_however_the_command_is_spaced(string format)
+    {
+        var logger = new ListLogger();
+        string token = AuthServer.Base64("\0user\0t0p-s3cret");
+        await using TestServer server = await AuthServer.StartAsync(o => o.Logger = logger);
+        await using (RawClient client = await server.ConnectAndGreetAsync())
+        {
+            await client.CommandAsync(string.Format(format, token));
+            await client.CommandAsync("QUIT");
+        }
+
+        Assert.Contains(logger.Entries, e => e.Message.Contains("/* secured */", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Entries, e => e.Message.Contains(token, StringComparison.Ordinal) || e.Message.Contains("t0p-s3cret", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData(false, false, true, true)]
     [InlineData(false, true, true, false)]
     [InlineData(true, false, true, false)]
@@ -173,6 +193,16 @@ public class AuthHardeningTests
         {
             Assert.Equal("235 2.7.0 Authentication successful", reply.Line);
         }
+    }
+
+    /// <summary>The 538 reply itself (sent over the wire by the test above once TLS is configured): 5.7.11, not the reference's 5.7.0.</summary>
+    [Theory]
+    [InlineData(false, "538 5.7.11 Error: Must issue a STARTTLS command first")]
+    [InlineData(true, "538 Error: Must issue a STARTTLS command first")]
+    public void Starttls_first_reply_carries_5_7_11(bool hideEnhancedCodes, string expected)
+    {
+        var replies = new AuthReplyTable(new ReplyTable(TestServer.Defaults(o => o.HideENHANCEDSTATUSCODES = hideEnhancedCodes)));
+        Assert.Equal(expected + "\r\n", System.Text.Encoding.ASCII.GetString(replies.StartTlsFirst));
     }
 
     [Fact]
