@@ -195,6 +195,17 @@ public class AuthHardeningTests
         }
     }
 
+    /// <summary>AllowInsecureAuth lifts the 538 rule; meaningful once STARTTLS works on the server (checked over the wire).</summary>
+    [Fact]
+    public async Task Allow_insecure_auth_lets_cleartext_auth_through_although_starttls_works()
+    {
+        await using TestServer server = await AuthServer.StartAsync(o => o.AllowInsecureAuth = true);
+        bool startTlsWorks = await StartTlsWorksAsync(server);
+        await using RawClient client = await server.ConnectAndGreetAsync();
+        Reply reply = await client.CommandAsync($"AUTH PLAIN {Token}");
+        Assert.True(reply.Line == "235 Authentication successful", $"STARTTLS works: {startTlsWorks}; AUTH got: {reply.Line}");
+    }
+
     /// <summary>The 538 reply itself (sent over the wire by the test above once TLS is configured): 5.7.11, not the reference's 5.7.0.</summary>
     [Theory]
     [InlineData(false, "538 5.7.11 Error: Must issue a STARTTLS command first")]
