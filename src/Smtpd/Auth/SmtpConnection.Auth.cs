@@ -21,7 +21,7 @@ internal sealed partial class SmtpConnection
         RequiresStartTlsBeforeAuth(Session.Secure, _options.AllowInsecureAuth, IsStartTlsAvailable && !IsDisabled(SmtpCommand.StartTls));
 
     /// <summary>
-    /// The 538 rule (RFC 4954 §4, §6): a cleartext connection that could switch to TLS must, unless
+    /// The 538 rule (RFC 4954 §4, §6): a cleartext connection that could switch to TLS must do so before AUTH, unless
     /// <see cref="SmtpServerOptions.AllowInsecureAuth"/>. Whether STARTTLS is advertised plays no part: hiding it
     /// (<see cref="SmtpServerOptions.HideSTARTTLS"/>) does not make cleartext credentials safe (the reference lets them through).
     /// </summary>
