@@ -38,21 +38,20 @@ public static class SmtpServerConfiguration
     {
         ["logger"] = BindLogger,
 
-        // In configuration these are paths to PEM files (server-program.md), not PEM text: they need a reader that
-        // loads the files into the TLS options, added together with those options.
-        ["key"] = Unsupported,
-        ["cert"] = Unsupported,
-        ["ca"] = Unsupported,
-        ["sniOptions"] = Unsupported,
+        // In configuration these are paths to PEM files (server-program.md), where the options hold PEM text.
+        ["key"] = (setting, options) => options.Key = ReadPemFile(setting, RequireValue(setting)),
+        ["cert"] = (setting, options) => options.Cert = ReadPemFile(setting, RequireValue(setting)),
+        ["ca"] = (setting, options) => options.Ca = ReadList(setting).Select(path => ReadPemFile(setting, path)).ToList(),
+        ["sniOptions"] = BindSniOptions,
     };
 
     /// <summary>
     /// Reference options that Smtpd does not have yet. A key listed here is refused (rather than silently ignored)
-    /// until <see cref="SmtpServerOptions"/> gains a property of that name; from then on it binds like any other.
+    /// while <see cref="SmtpServerOptions"/> has no property of that name; once it has one, it binds like any other
+    /// (an option whose value is not a plain value or list needs an entry in <see cref="SpecialSettings"/>).
     /// </summary>
     private static readonly HashSet<string> PendingSettings = new(StringComparer.OrdinalIgnoreCase)
     {
-        "secure", "needsUpgrade", "secured", "ciphers", "requestCert", "rejectUnauthorized",
         "useProxy", "ignoredHosts", "useXClient", "useXForward",
     };
 
@@ -70,20 +69,36 @@ public static class SmtpServerConfiguration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
+        List<(IConfigurationSection Setting, Action<IConfigurationSection, SmtpServerOptions> Bind)> special = [];
         foreach (IConfigurationSection setting in configuration.GetChildren())
         {
             if (SpecialSettings.TryGetValue(setting.Key, out Action<IConfigurationSection, SmtpServerOptions>? bind))
             {
-                bind(setting, options);
+                special.Add((setting, bind));
             }
             else if (Properties.TryGetValue(setting.Key, out PropertyInfo? property))
             {
-                property.SetValue(options, Convert(setting, property.PropertyType));
+                object? value = Convert(setting, property.PropertyType);
+                try
+                {
+                    property.SetValue(options, value);
+                }
+                catch (TargetInvocationException ex) when (ex.InnerException is ArgumentException refused)
+                {
+                    // A setter that checks its value (maxAuthFailures: -1).
+                    throw new SmtpConfigurationException($"{setting.Path}: {refused.Message.ReplaceLineEndings(" ")}", refused);
+                }
             }
             else if (PendingSettings.Contains(setting.Key))
             {
-                Unsupported(setting, options);
+                throw new SmtpConfigurationException($"{setting.Path}: this version of Smtpd does not support the option yet");
             }
+        }
+
+        // After the plain values, which they may use (sniOptions takes the passphrase).
+        foreach ((IConfigurationSection setting, Action<IConfigurationSection, SmtpServerOptions> bind) in special)
+        {
+            bind(setting, options);
         }
     }
 
@@ -208,7 +223,8 @@ public static class SmtpServerConfiguration
             return ParseTime(setting, text);
         }
 
-        return Enum.TryParse(target, text, ignoreCase: true, out object? member) && Enum.IsDefined(target, member!)
+        // Flags (sslProtocols: "Tls12, Tls13") combine members; other enums take exactly one.
+        return Enum.TryParse(target, text, ignoreCase: true, out object? member) && (target.IsDefined(typeof(FlagsAttribute), false) || Enum.IsDefined(target, member!))
             ? member
             : throw Invalid(setting, "one of " + string.Join(", ", Enum.GetNames(target)));
     }
@@ -261,8 +277,46 @@ public static class SmtpServerConfiguration
         }
     }
 
-    private static void Unsupported(IConfigurationSection setting, SmtpServerOptions options) =>
-        throw new SmtpConfigurationException($"{setting.Path}: this version of Smtpd does not support the option yet");
+    /// <summary><c>{ "server.name": { "key": path, "cert": path, "passphrase"?: text } }</c>; the passphrase defaults to the top-level one.</summary>
+    private static void BindSniOptions(IConfigurationSection setting, SmtpServerOptions options)
+    {
+        var certificates = new Dictionary<string, SmtpTlsCertificate>(StringComparer.OrdinalIgnoreCase);
+        foreach (IConfigurationSection entry in setting.GetChildren())
+        {
+            IConfigurationSection cert = entry.GetSection("cert");
+            IConfigurationSection key = entry.GetSection("key");
+            if (cert.Value is null)
+            {
+                throw new SmtpConfigurationException($"{entry.Path}: expected {{ \"key\": path, \"cert\": path }}");
+            }
+
+            try
+            {
+                certificates[entry.Key] = SmtpTlsCertificate.FromPem(ReadPemFile(cert, cert.Value), key.Value is null ? null : ReadPemFile(key, key.Value), entry["passphrase"] ?? options.Passphrase);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new SmtpConfigurationException($"{entry.Path}: {ex.Message}", ex);
+            }
+        }
+
+        options.SniOptions = certificates;
+    }
+
+    private static string RequireValue(IConfigurationSection setting) =>
+        setting.Value is { Length: > 0 } value ? value : throw Invalid(setting, "a file path");
+
+    private static string ReadPemFile(IConfigurationSection setting, string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: cannot read '{path}': {ex.Message}", ex);
+        }
+    }
 
     private static SmtpConfigurationException Invalid(IConfigurationSection setting, string expected) =>
         new($"{setting.Path}: '{setting.Value}' is not {expected}");

@@ -104,22 +104,19 @@ internal static class Program
 
     /// <summary>
     /// Without <c>users</c> there is nobody to authenticate: AUTH is disabled (not advertised, not required), so any client
-    /// can send, as a local sink should. With <c>users</c>, AUTH stays required as the library's default.
+    /// can send, as a local sink should. With <c>users</c>, AUTH stays required as the library's default, and every
+    /// mechanism checks the listed passwords (<see cref="SmtpPasswordAuthenticator"/>).
     /// </summary>
     private static void ConfigureAuthentication(SmtpServerOptions options, ServerSettings settings)
     {
-        if (settings.Users.Count == 0)
+        if (settings.Users.Count > 0)
         {
-            if (!options.DisabledCommands.Contains("AUTH", StringComparer.OrdinalIgnoreCase))
-            {
-                options.DisabledCommands.Add("AUTH");
-            }
-
-            return;
+            options.OnAuth = new SmtpPasswordAuthenticator(settings.Users).AuthenticateAsync;
         }
-
-        // SmtpServerOptions has no AUTH handler yet: a server with users would refuse every client, so say so instead.
-        throw new SmtpConfigurationException("users: this version of Smtpd cannot authenticate clients yet");
+        else if (!options.DisabledCommands.Contains("AUTH", StringComparer.OrdinalIgnoreCase))
+        {
+            options.DisabledCommands.Add("AUTH");
+        }
     }
 
     private static async Task<int> RunAsync(IHost host)
@@ -131,6 +128,10 @@ internal static class Program
         catch (Exception ex) when (ex is SmtpConfigurationException or IOException or ArgumentException or OptionsValidationException)
         {
             return await FailAsync(ex.Message);
+        }
+        catch (Exception ex)
+        {
+            return await FailAsync($"cannot start: {ex.GetType().Name}: {ex.Message}");
         }
 
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Smtpd.Server");

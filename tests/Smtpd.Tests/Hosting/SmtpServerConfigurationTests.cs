@@ -80,12 +80,33 @@ public class SmtpServerConfigurationTests
     [InlineData("closeTimeout", "30s", "closeTimeout: '30s' is not a time in milliseconds")]
     [InlineData("closeTimeout", "1:x:0", "closeTimeout: '1:x:0' is not a time in milliseconds or as hh:mm:ss")]
     [InlineData("logger", "console", "logger: 'console' is not true or false")]
-    [InlineData("secure", "true", "secure: this version of Smtpd does not support the option yet")]
-    [InlineData("key", "/etc/ssl/key.pem", "key: this version of Smtpd does not support the option yet")]
+    [InlineData("maxAuthFailures", "-1", "maxAuthFailures: value ('-1') must be a non-negative value. (Parameter 'value') Actual value was -1.")]
+    [InlineData("useXForward", "true", "useXForward: this version of Smtpd does not support the option yet")]
+    [InlineData("sslProtocols", "Tls14", "sslProtocols: 'Tls14' is not one of None, Ssl2, Ssl3, Tls, Default, Tls11, Tls12, Tls13")]
     public void Unusable_values_throw_naming_the_setting(string key, string value, string message)
     {
         SmtpConfigurationException error = Assert.Throws<SmtpConfigurationException>(() => Bind((key, value)));
         Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Tls_settings_bind_and_key_cert_ca_are_read_from_pem_files()
+    {
+        string folder = Directory.CreateTempSubdirectory("smtpd-config-").FullName;
+        File.WriteAllText(Path.Combine(folder, "key.pem"), "KEY TEXT");
+        File.WriteAllText(Path.Combine(folder, "cert.pem"), "CERT TEXT");
+        File.WriteAllText(Path.Combine(folder, "ca1.pem"), "CA ONE");
+        File.WriteAllText(Path.Combine(folder, "ca2.pem"), "CA TWO");
+        SmtpServerOptions options = Bind(("secure", "true"), ("sslProtocols", "Tls12, Tls13"), ("requestCert", "true"),
+            ("key", Path.Combine(folder, "key.pem")), ("Cert", Path.Combine(folder, "cert.pem")),
+            ("ca:0", Path.Combine(folder, "ca1.pem")), ("ca:1", Path.Combine(folder, "ca2.pem")));
+        Assert.True(options.Secure);
+        Assert.True(options.RequestCert);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13, options.SslProtocols);
+        Assert.Equal("KEY TEXT", options.Key);
+        Assert.Equal("CERT TEXT", options.Cert);
+        Assert.Equal(["CA ONE", "CA TWO"], options.Ca);
+        Directory.Delete(folder, recursive: true);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public class ServerSettingsTests
     public async Task Keys_match_in_camelCase_PascalCase_and_any_case()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(
-            new() { ["Name"] = "mx.test", ["Size"] = 500, ["hideSize"] = true, ["HIDEPIPELINING"] = true, ["HeloResponse"] = "hi %s" },
+            new() { ["Name"] = "mx.test", ["Size"] = 500, ["hideSize"] = true, ["HIDEPIPELINING"] = true, ["HeloResponse"] = "hi %s", ["hidestarttls"] = true },
             args: ["--Hide8BITMIME", "true"],
             environment: new() { ["SMTPD_hidesmtputf8"] = "true" });
         await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
@@ -123,8 +123,9 @@ public class ServerSettingsTests
         { """{ "listen": "localhost" }""", [], "smtpd: listen: 'localhost' is not HOST:PORT with a port from 0 to 65535" },
         { """{ "listen": "example.com:25" }""", [], "smtpd: listen: 'example.com:25' does not start with an IP address (IPv6 in brackets), '*' or 'localhost'" },
         { """{ "recipients": ["nobody"] }""", [], "smtpd: recipients: 'nobody' is neither user@domain nor @domain" },
-        { """{ "cert": "/etc/ssl/server.pem" }""", [], "smtpd: cert: this version of Smtpd does not support the option yet" },
-        { """{ "users": { "alice": "secret" } }""", [], "smtpd: users: this version of Smtpd cannot authenticate clients yet" },
+        { """{ "cert": "/nonexistent/server.pem" }""", [], "smtpd: cert: cannot read '/nonexistent/server.pem':" },
+        { """{ "ca": ["/nonexistent/ca.pem"] }""", [], "smtpd: ca: cannot read '/nonexistent/ca.pem':" },
+        { """{ "users": { "alice": "" } }""", [], "smtpd: users:alice: expected a non-empty password" },
         { """{ "size": 1 """, [], "smtpd: config: '{config}' is not a valid JSON settings file:" },
         { "", ["--config", "/nonexistent/smtpd.json"], "smtpd: config: cannot read '/nonexistent/smtpd.json':" },
         { "", ["--size"], "smtpd: command line: --size has no value" },
