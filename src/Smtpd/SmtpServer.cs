@@ -186,6 +186,7 @@ public partial class SmtpServer : IAsyncDisposable
         {
             _closing = true;
             StopListeners();
+            AbortPendingSockets();
             SmtpLog.Closing(Logger, _connections.Count, Options.CloseTimeout.TotalSeconds);
             CheckAllClosed();
         }

@@ -43,7 +43,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly SmtpServer _server;
     private readonly SmtpServerOptions _options;
     private readonly ReplyTable _replies;
-    private readonly ILogger _logger;
+    private ILogger _logger;
     private readonly bool _isListenerSocket;
     private readonly CancellationTokenSource _aborted = new();
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -148,9 +148,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 {
                     SmtpLog.Disconnected(_logger, Session.Id, Session.ClientHostname, Session.RemoteAddress, Session.Transaction - 1,
                         (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);
+                    await InvokeCloseAsync();
                 }
-
-                await InvokeCloseAsync();
             }
 
             _aborted.Dispose();
@@ -249,7 +248,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         await ResolveClientHostnameAsync();
-        SmtpResult connect = await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
+        SmtpResult connect = IsIgnored ? default : await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
         if (!connect.IsAccepted)
         {
             WriteResult(connect, enhanced: false);
