@@ -233,6 +233,8 @@ public partial class SmtpServer : IAsyncDisposable
             connection.Abort();
         }
 
+        // With no connection left, nothing else would complete the wait below.
+        CheckAllClosed();
         await _heartbeat.DisposeAsync();
         Task[] loops;
         lock (_listeners)
