@@ -20,6 +20,7 @@ internal sealed partial class SmtpConnection
     private bool _xClientTrusted;
     private bool _xForwardTrusted;
     private bool _xClientAddressApplied;
+    private IPAddress _peerAddress = IPAddress.None;
 
     /// <summary>The client is one of <see cref="SmtpServerOptions.IgnoredHosts"/>: nothing is logged and no connection handler runs.</summary>
     private bool IsIgnored => _ignored;
@@ -47,6 +48,7 @@ internal sealed partial class SmtpConnection
 
         // From here on the client is the one the proxy announced (or the direct peer).
         IPAddress client = Session.RemoteAddress;
+        _peerAddress = client;
         SetIgnored(policy.IgnoredHosts.IsEnabled && policy.IgnoredHosts.Contains(client));
         _xClientTrusted = policy.XClientPeers.Contains(client);
         _xForwardTrusted = policy.XForwardPeers.Contains(client);
@@ -338,7 +340,7 @@ internal sealed partial class SmtpConnection
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            ProxyLog.XClient(_logger, Session.Id, PeerAddress(map), DescribeAttributes(attributes));
+            ProxyLog.XClient(_logger, Session.Id, _peerAddress, DescribeAttributes(attributes));
         }
 
         ResetSession();
@@ -395,16 +397,12 @@ internal sealed partial class SmtpConnection
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            ProxyLog.XForward(_logger, Session.Id, PeerAddress(Session.XClient), DescribeAttributes(attributes));
+            ProxyLog.XForward(_logger, Session.Id, _peerAddress, DescribeAttributes(attributes));
         }
 
         ResetSession();
         return Reply(_replies.Ok);
     }
-
-    /// <summary>The address of the peer that sent the command (before any XCLIENT ADDR override).</summary>
-    private IPAddress PeerAddress(IReadOnlyDictionary<string, string?> xClient) =>
-        xClient.TryGetValue("ADDR:DEFAULT", out string? original) && IPAddress.TryParse(original, out IPAddress? parsed) ? parsed : Session.RemoteAddress;
 
     /// <summary>
     /// Splits <c>KEY=VALUE</c> attributes (runs of spaces or tabs between them), checks every one, and decodes the
