@@ -37,6 +37,7 @@ public partial class SmtpServer : IAsyncDisposable
     private int _clientCount;
     private volatile bool _closing;
     private int _closeStarted;
+    private int _disposed;
 
     /// <summary>Creates a server. The options are copied: later changes to <paramref name="options"/> have no effect.</summary>
     /// <param name="options">The configuration.</param>
@@ -67,6 +68,7 @@ public partial class SmtpServer : IAsyncDisposable
             Logger = NullLogger.Instance;
         }
 
+        Metrics = new SmtpMetrics(Options.MeterFactory);
         Replies = new ReplyTable(Options);
         Capabilities = new CapabilityTable(Options);
         DisabledCommands = BuildDisabledTable(Options.DisabledCommands);
@@ -100,6 +102,8 @@ public partial class SmtpServer : IAsyncDisposable
     internal ILogger Logger { get; }
 
     internal ReplyTable Replies { get; }
+
+    internal SmtpMetrics Metrics { get; }
 
     internal CapabilityTable Capabilities { get; }
 
@@ -225,6 +229,11 @@ public partial class SmtpServer : IAsyncDisposable
     /// <summary>Closes immediately: stops the listeners and aborts every connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _closing = true;
         StopListeners();
         await _stopping.CancelAsync();
@@ -233,8 +242,8 @@ public partial class SmtpServer : IAsyncDisposable
             connection.Abort();
         }
 
-        // With no connection left, nothing else would complete the wait below.
         CheckAllClosed();
+
         await _heartbeat.DisposeAsync();
         Task[] loops;
         lock (_listeners)

@@ -40,6 +40,9 @@ public sealed partial class SmtpServerOptions
     /// <summary>The logger factory to create the server's logger from, under the category <see cref="Component"/>.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>Creates the <see cref="System.Diagnostics.Metrics.Meter"/> named <see cref="SmtpTelemetry.MeterName"/> (from DI in hosted applications); <see langword="null"/> uses a meter of the server's own.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     /// <summary>The log category (the reference's <c>component</c>).</summary>
     public string Component { get; set; } = "smtp-server";
 

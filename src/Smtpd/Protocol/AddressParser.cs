@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -43,17 +44,35 @@ internal static class AddressParser
             return AddressParseError.Syntax;
         }
 
-        string rest;
-        try
-        {
-            rest = StrictUtf8.GetString(line[(colon + 1)..]);
-        }
-        catch (DecoderFallbackException)
+        // Decode into a stack or pooled buffer: the only strings made are the address and the parameters.
+        ReadOnlySpan<byte> restBytes = line[(colon + 1)..];
+        if (!System.Text.Unicode.Utf8.IsValid(restBytes))
         {
             return AddressParseError.Syntax;
         }
 
-        ReadOnlySpan<char> remaining = rest.AsSpan().Trim(" \t");
+        char[]? rented = null;
+        Span<char> chars = restBytes.Length <= 256 ? stackalloc char[256] : (rented = ArrayPool<char>.Shared.Rent(restBytes.Length));
+        try
+        {
+            int count = Encoding.UTF8.GetChars(restBytes, chars);
+            return ParseRest(chars[..count], isMail, lenient, out address, out args, out duplicateKey);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static AddressParseError ParseRest(ReadOnlySpan<char> rest, bool isMail, bool lenient, out string address, out Dictionary<string, string?>? args, out string? duplicateKey)
+    {
+        address = "";
+        args = null;
+        duplicateKey = null;
+        ReadOnlySpan<char> remaining = rest.Trim(" \t");
         if (remaining.IsEmpty)
         {
             return AddressParseError.Syntax;
@@ -75,7 +94,7 @@ internal static class AddressParser
         }
 
         AddressParseError paramError = ParseParameters(parameters, ref args, out duplicateKey);
-        if (paramError != AddressParseError.None)
+        if (paramError == AddressParseError.Syntax)
         {
             return paramError;
         }
@@ -87,10 +106,8 @@ internal static class AddressParser
         }
 
         address = validated;
-        return AddressParseError.None;
+        return paramError;
     }
-
-    private static readonly Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
     private static ReadOnlySpan<byte> TrimAscii(ReadOnlySpan<byte> value)
     {
@@ -131,7 +148,7 @@ internal static class AddressParser
                 continue;
             }
 
-            string key = keySpan.ToString().ToUpperInvariant();
+            string key = KnownKey(keySpan) ?? keySpan.ToString().ToUpperInvariant();
             string? value = null;
             if (eq >= 0 && eq < token.Length - 1)
             {
@@ -158,6 +175,22 @@ internal static class AddressParser
         }
 
         return duplicateKey is null ? AddressParseError.None : AddressParseError.DuplicateParameter;
+    }
+
+    private static readonly string[] KnownKeys = ["SIZE", "BODY", "SMTPUTF8", "REQUIRETLS", "RET", "ENVID", "NOTIFY", "ORCPT", "AUTH"];
+
+    /// <summary>The well-known parameter names as shared strings, so parsing them allocates nothing.</summary>
+    private static string? KnownKey(ReadOnlySpan<char> key)
+    {
+        foreach (string known in KnownKeys)
+        {
+            if (key.Equals(known, StringComparison.OrdinalIgnoreCase))
+            {
+                return known;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Validates and normalises a path (without brackets). Returns <see langword="null"/> when invalid.</summary>
@@ -223,8 +256,8 @@ internal static class AddressParser
             return null;
         }
 
-        string? normalizedDomain = ValidateDomain(domain);
-        return normalizedDomain is null ? null : string.Concat(local, "@", normalizedDomain);
+        string? normalizedDomain = ValidateDomain(domain, out bool changed);
+        return normalizedDomain is null ? null : changed ? string.Concat(local, "@", normalizedDomain) : path.ToString();
     }
 
     private static bool IsSourceRoute(ReadOnlySpan<char> route)
@@ -241,8 +274,10 @@ internal static class AddressParser
         return true;
     }
 
-    private static string? ValidateDomain(ReadOnlySpan<char> domain)
+    /// <summary>Checks a domain; returns it normalised (IPv6 literal canonical, IDNA decoded) with <paramref name="changed"/> set, or unchanged as "" with <paramref name="changed"/> false.</summary>
+    private static string? ValidateDomain(ReadOnlySpan<char> domain, out bool changed)
     {
+        changed = true;
         if (domain[0] == '[')
         {
             if (domain[^1] != ']')
@@ -257,7 +292,8 @@ internal static class AddressParser
                 return canonical is null ? null : "[IPv6:" + canonical + "]";
             }
 
-            return IpText.IsStrictIPv4(literal) ? domain.ToString() : null;
+            changed = false;
+            return IpText.IsStrictIPv4(literal) ? "" : null;
         }
 
         foreach (char c in domain)
@@ -272,6 +308,12 @@ internal static class AddressParser
             || domain.Contains(".-", StringComparison.Ordinal) || domain.Contains("-.", StringComparison.Ordinal))
         {
             return null;
+        }
+
+        if (!domain.Contains("xn--", StringComparison.Ordinal))
+        {
+            changed = false;
+            return "";
         }
 
         return DecodeIdn(domain.ToString());

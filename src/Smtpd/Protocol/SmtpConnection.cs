@@ -44,6 +44,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly SmtpServerOptions _options;
     private readonly ReplyTable _replies;
     private ILogger _logger;
+    private readonly SmtpMetrics _metrics;
     private readonly bool _isListenerSocket;
     private readonly CancellationTokenSource _aborted = new();
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -65,6 +66,9 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private Task<ReadResult>? _earlyRead;
     private readonly List<int> _lmtpReplyMap = [];
     private long _transactionStart;
+    private SmtpCommand _lastCommand;
+    private Activity? _sessionActivity;
+    private Activity? _transactionActivity;
 
     public SmtpConnection(SmtpServer server, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local, bool isListenerSocket)
     {
@@ -72,6 +76,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _options = server.Options;
         _replies = server.Replies;
         _logger = server.Logger;
+        _metrics = server.Metrics;
         _socket = socket;
         _isListenerSocket = isListenerSocket;
         _stream = stream ?? new NetworkStream(socket!, ownsSocket: true);
@@ -120,6 +125,12 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             }
 
             sessionStarted = true;
+            if (!IsIgnored)
+            {
+                _metrics.ConnectionOpened();
+                _sessionActivity = SmtpActivities.StartSession(Session);
+            }
+
             if (await StartSessionAsync())
             {
                 await CommandLoopAsync();
@@ -144,8 +155,12 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             _server.Unregister(_key);
             if (sessionStarted)
             {
+                EndTransactionActivity("aborted");
                 if (!IsIgnored)
                 {
+                    _metrics.ConnectionClosed(_startTimestamp);
+                    _sessionActivity?.SetTag("smtpd.transactions", Session.Transaction - 1);
+                    _sessionActivity?.Dispose();
                     SmtpLog.Disconnected(_logger, Session.Id, Session.ClientHostname, Session.RemoteAddress, Session.Transaction - 1,
                         (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);
                     await InvokeCloseAsync();
@@ -232,6 +247,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         if (!_server.TryAcquireClientSlot())
         {
             _hasClientSlot = true;
+            _metrics.ConnectionRefused("max_clients");
             SmtpLog.Refused(_logger, Session.Id, Session.RemoteAddress, "too many connected clients");
             Write(_replies.TooManyClients);
             await FlushAsync();
@@ -252,6 +268,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         if (!connect.IsAccepted)
         {
             WriteResult(connect, enhanced: false);
+            _metrics.ConnectionRefused("connect_handler");
             SmtpLog.Refused(_logger, Session.Id, Session.RemoteAddress, $"connect handler: {connect.Code} {connect.Message}");
             await FlushAsync();
             return false;
@@ -275,6 +292,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 byte[] line = first.Slice(0, Math.Min(first.Length, 16)).ToArray();
                 SmtpCommand command = CommandParser.Identify(line, out _);
                 Write(IsGreetingCommand(command) ? _replies.TalkTooSoonPlain : _replies.TalkTooSoon);
+                _metrics.ConnectionRefused("early_talker");
                 SmtpLog.ClientMisbehaved(_logger, Session.Id, "client talked before the greeting");
                 _reader.AdvanceTo(buffer.End);
                 await FlushAsync();
@@ -393,7 +411,16 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             bool tooLong = false;
             while (outcome == Outcome.Continue && TryReadLine(ref buffer, out ReadOnlySequence<byte> line, out tooLong))
             {
-                outcome = await ExecuteAsync(line);
+                if (_metrics.CommandDurationEnabled)
+                {
+                    long commandStart = Stopwatch.GetTimestamp();
+                    outcome = await ExecuteAsync(line);
+                    _metrics.Command(_lastCommand, commandStart);
+                }
+                else
+                {
+                    outcome = await ExecuteAsync(line);
+                }
             }
 
             switch (outcome)
@@ -533,6 +560,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         SmtpCommand command = CommandParser.Identify(line, out int verbLength);
+        _lastCommand = command;
         if (_server.IsClosing)
         {
             return Final(IsGreetingCommand(command) ? _replies.ShuttingDownPlain : _replies.ShuttingDown);
@@ -788,6 +816,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// <summary>The session reset of the reference (<c>_resetSession</c>): a new envelope; HELO identity and user are kept.</summary>
     private void ResetSession()
     {
+        EndTransactionActivity("aborted");
         Session.ResetEnvelope();
         _lmtpReplyMap.Clear();
     }
@@ -900,6 +929,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
         Session.Envelope.MailFrom = sender;
         _transactionStart = Stopwatch.GetTimestamp();
+        _transactionActivity = SmtpActivities.StartTransaction(Session, sender.Address);
         Write(_replies.MailAccepted);
         return Outcome.Continue;
     }
@@ -1107,7 +1137,21 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
         bool oversized = _options.RejectOversized && message.SizeExceeded;
         WriteDataReplies(result, oversized);
-        LogTransaction(message.ByteLength, oversized ? "552 message too big" : DescribeResult(result));
+        bool accepted = !oversized && (result.RecipientResults?.Any(r => r.IsAccepted) ?? result.IsAccepted);
+        _metrics.Message(accepted, message.ByteLength, _transactionStart);
+        string description = oversized ? "552 message too big" : DescribeResult(result);
+        LogTransaction(message.ByteLength, description);
+        if (_transactionActivity is { } activity)
+        {
+            activity.SetTag("smtpd.message.size", message.ByteLength);
+            activity.SetTag("smtpd.recipients", Session.Envelope.RcptTo.Count);
+            if (!accepted)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, description);
+            }
+        }
+
+        EndTransactionActivity(accepted ? "accepted" : "refused");
         Session.Transaction++;
         _unrecognizedCount = 0;
         ResetSession();
@@ -1197,6 +1241,16 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         return result.IsAccepted ? "250 accepted" : $"{result.Code} {result.Message}";
+    }
+
+    private void EndTransactionActivity(string result)
+    {
+        if (_transactionActivity is { } activity)
+        {
+            _transactionActivity = null;
+            activity.SetTag("smtpd.transaction.result", result);
+            activity.Dispose();
+        }
     }
 
     private void LogTransaction(long size, string outcome)
@@ -1399,7 +1453,9 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             if (_socket is not null)
             {
                 _socket.Shutdown(SocketShutdown.Send);
-                Arm(Math.Min(SocketTimeoutMs, 5000), PhaseRead);
+
+                // Linger for the client's FIN (5 s at most, 1 s while the server shuts down) so the reply is not reset away.
+                Arm(Math.Min(SocketTimeoutMs, _server.IsClosing ? 1000 : 5000), PhaseRead);
                 try
                 {
                     while (true)

@@ -73,6 +73,7 @@ internal sealed partial class SmtpConnection
         int proxyPort = Session.RemotePort;
         if (!_server.TryEnterPending(_key, this))
         {
+            CountRefusal("max_clients");
             ProxyLog.Dropped(_logger, Session.Id, proxyAddress, _server.IsClosing ? "the server is closing" : "too many connections are waiting for their PROXY header");
             return false;
         }
@@ -197,6 +198,7 @@ internal sealed partial class SmtpConnection
 
             if (invalid is not null)
             {
+                CountRefusal("proxy_header");
                 await RefuseProxyHeaderAsync(socket, proxyAddress, invalid, buffer);
                 return false;
             }
@@ -212,6 +214,11 @@ internal sealed partial class SmtpConnection
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
         {
+            if (_timedOut)
+            {
+                CountRefusal("proxy_header");
+            }
+
             ProxyLog.Dropped(_logger, Session.Id, proxyAddress, _timedOut
                 ? $"no complete PROXY header within {SocketTimeoutMs} ms"
                 : _server.IsClosing ? "the server is closing" : "the connection failed");
@@ -226,6 +233,14 @@ internal sealed partial class SmtpConnection
             {
                 ArrayPool<byte>.Shared.Return(large);
             }
+        }
+    }
+
+    private void CountRefusal(string reason)
+    {
+        if (!_ignored)
+        {
+            _metrics.ConnectionRefused(reason);
         }
     }
 

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Smtpd;
+
+/// <summary>
+/// The server's instruments (OpenTelemetry-style names, as Kestrel's): connections, refusals, TLS, AUTH, messages,
+/// bytes and durations. Every recording checks <c>Enabled</c> first, so an unobserved server pays nothing.
+/// </summary>
+internal sealed class SmtpMetrics
+{
+    private static readonly object?[] CommandTags = Enum.GetNames<SmtpCommand>().Select(n => (object?)(n == "Unknown" ? "_OTHER" : n.ToUpperInvariant())).ToArray();
+
+    private readonly UpDownCounter<long> _activeConnections;
+    private readonly Counter<long> _connections;
+    private readonly Counter<long> _refusedConnections;
+    private readonly Histogram<double> _connectionDuration;
+    private readonly Counter<long> _tlsHandshakes;
+    private readonly Histogram<double> _tlsHandshakeDuration;
+    private readonly Counter<long> _authAttempts;
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _receivedBytes;
+    private readonly Histogram<double> _commandDuration;
+    private readonly Histogram<double> _transactionDuration;
+
+    public SmtpMetrics(IMeterFactory? meterFactory)
+    {
+        Meter meter = meterFactory?.Create(new MeterOptions(SmtpTelemetry.MeterName)) ?? new Meter(SmtpTelemetry.MeterName);
+        _activeConnections = meter.CreateUpDownCounter<long>("smtpd.active_connections", "{connection}", "Connections currently open.");
+        _connections = meter.CreateCounter<long>("smtpd.connections", "{connection}", "Connections accepted since start.");
+        _refusedConnections = meter.CreateCounter<long>("smtpd.refused_connections", "{connection}", "Connections refused or dropped before or at the greeting, by reason.");
+        _connectionDuration = meter.CreateHistogram<double>("smtpd.connection.duration", "s", "How long connections stay open.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300] });
+        _tlsHandshakes = meter.CreateCounter<long>("smtpd.tls.handshakes", "{handshake}", "TLS handshakes (implicit and STARTTLS), with error.type on failure.");
+        _tlsHandshakeDuration = meter.CreateHistogram<double>("smtpd.tls.handshake.duration", "s", "Duration of TLS handshakes.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] });
+        _authAttempts = meter.CreateCounter<long>("smtpd.auth.attempts", "{attempt}", "AUTH exchanges, by mechanism and result.");
+        _messages = meter.CreateCounter<long>("smtpd.messages", "{message}", "Messages whose DATA ended, by result (accepted or refused).");
+        _receivedBytes = meter.CreateCounter<long>("smtpd.received_bytes", "By", "Message bytes received (after dot-unstuffing).");
+        _commandDuration = meter.CreateHistogram<double>("smtpd.command.duration", "s", "Time from a command line to its reply, by command.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+        _transactionDuration = meter.CreateHistogram<double>("smtpd.transaction.duration", "s", "Time from an accepted MAIL FROM to the reply after DATA, by result.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60] });
+    }
+
+    public bool CommandDurationEnabled => _commandDuration.Enabled;
+
+    public void ConnectionOpened()
+    {
+        if (_activeConnections.Enabled)
+        {
+            _activeConnections.Add(1);
+        }
+
+        if (_connections.Enabled)
+        {
+            _connections.Add(1);
+        }
+    }
+
+    public void ConnectionClosed(long startTimestamp)
+    {
+        if (_activeConnections.Enabled)
+        {
+            _activeConnections.Add(-1);
+        }
+
+        if (_connectionDuration.Enabled)
+        {
+            _connectionDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+        }
+    }
+
+    /// <summary>A connection refused or dropped before its session could run.</summary>
+    /// <param name="reason">One of: <c>max_clients</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
+    public void ConnectionRefused(string reason)
+    {
+        if (_refusedConnections.Enabled)
+        {
+            _refusedConnections.Add(1, new KeyValuePair<string, object?>("smtpd.refusal.reason", reason));
+        }
+    }
+
+    /// <summary>A finished TLS handshake; <paramref name="errorType"/> is null on success.</summary>
+    public void TlsHandshake(long startTimestamp, string? protocol, string? errorType)
+    {
+        var tags = new TagList();
+        if (protocol is not null)
+        {
+            tags.Add("tls.protocol.version", protocol);
+        }
+
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        if (_tlsHandshakes.Enabled)
+        {
+            _tlsHandshakes.Add(1, tags);
+        }
+
+        if (_tlsHandshakeDuration.Enabled)
+        {
+            _tlsHandshakeDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+        }
+    }
+
+    public void AuthAttempt(string mechanism, bool success)
+    {
+        if (_authAttempts.Enabled)
+        {
+            _authAttempts.Add(1, new KeyValuePair<string, object?>("smtpd.auth.mechanism", mechanism),
+                new KeyValuePair<string, object?>("smtpd.auth.result", success ? "success" : "failure"));
+        }
+    }
+
+    public void Message(bool accepted, long bytes, long transactionStart)
+    {
+        var result = new KeyValuePair<string, object?>("smtpd.message.result", accepted ? "accepted" : "refused");
+        if (_messages.Enabled)
+        {
+            _messages.Add(1, result);
+        }
+
+        if (_receivedBytes.Enabled)
+        {
+            _receivedBytes.Add(bytes);
+        }
+
+        if (_transactionDuration.Enabled && transactionStart != 0)
+        {
+            _transactionDuration.Record(Stopwatch.GetElapsedTime(transactionStart).TotalSeconds, result);
+        }
+    }
+
+    public void Command(SmtpCommand command, long startTimestamp) =>
+        _commandDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("smtp.command", CommandTags[(int)command]));
+}

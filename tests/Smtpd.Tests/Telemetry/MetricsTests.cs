@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Smtpd.Tests.Telemetry;
+
+/// <summary>A <see cref="MeterListener"/> sees the instruments move (what dotnet-counters would show).</summary>
+public class MetricsTests
+{
+    private sealed class Recorder : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+
+        public ConcurrentQueue<(string Instrument, double Value, KeyValuePair<string, object?>[] Tags)> Measurements { get; } = new();
+
+        public HashSet<string> Published { get; } = [];
+
+        public Recorder(Func<Meter, bool> meterFilter)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == SmtpTelemetry.MeterName && meterFilter(instrument.Meter))
+                {
+                    lock (Published)
+                    {
+                        Published.Add(instrument.Name);
+                    }
+
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((i, v, tags, s) => Measurements.Enqueue((i.Name, v, tags.ToArray())));
+            _listener.SetMeasurementEventCallback<double>((i, v, tags, s) => Measurements.Enqueue((i.Name, v, tags.ToArray())));
+            _listener.Start();
+        }
+
+        public double Sum(string instrument, string? tagKey = null, object? tagValue = null) =>
+            Measurements.Where(m => m.Instrument == instrument && (tagKey is null || m.Tags.Any(t => t.Key == tagKey && Equals(t.Value, tagValue)))).Sum(m => m.Value);
+
+        public int Count(string instrument) => Measurements.Count(m => m.Instrument == instrument);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    private sealed class Factory : IMeterFactory
+    {
+        public List<Meter> Meters { get; } = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            Meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (Meter meter in Meters)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Connections_messages_bytes_and_durations_are_measured()
+    {
+        using var factory = new Factory();
+        using var recorder = new Recorder(meter => factory.Meters.Contains(meter));
+        await using (var server = await TestServer.StartAsync(o =>
+        {
+            o.MeterFactory = factory;
+            o.DisabledCommands = ["AUTH"];
+            o.MaxClients = 1;
+            o.OnData = async (stream, s, ct) =>
+            {
+                await stream.CopyToAsync(Stream.Null, ct);
+                return stream.ByteLength > 10 ? SmtpResult.Reject(554, "too long for this test") : SmtpResult.Accept();
+            };
+        }))
+        {
+            await using (var client = await server.ConnectAsync())
+            {
+                await client.CommandAsync("EHLO x");
+                foreach (string body in new[] { "short", "this one is refused" })
+                {
+                    await client.CommandAsync("MAIL FROM:<a@b.c>");
+                    await client.CommandAsync("RCPT TO:<r@b.c>");
+                    await client.CommandAsync("DATA");
+                    await client.SendAsync(body + "\r\n.\r\n");
+                    await client.ReadReplyAsync();
+                }
+
+                Assert.Equal(1, recorder.Sum("smtpd.active_connections"));
+                await using (var refused = await server.ConnectAsync(readGreeting: false))
+                {
+                    Assert.Equal(421, (await refused.ReadReplyAsync()).Code);
+                }
+
+                await client.CommandAsync("QUIT");
+            }
+
+            await Connections.ConnectionManagementTests.WaitUntil(() => recorder.Count("smtpd.connection.duration") >= 1);
+        }
+
+        Assert.Equal(0, recorder.Sum("smtpd.active_connections"));
+        Assert.Equal(2, recorder.Sum("smtpd.connections"));
+        Assert.Equal(1, recorder.Sum("smtpd.refused_connections", "smtpd.refusal.reason", "max_clients"));
+        Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "accepted"));
+        Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "refused"));
+        Assert.Equal(7 + 21, recorder.Sum("smtpd.received_bytes"));
+        Assert.Equal(2, recorder.Count("smtpd.transaction.duration"));
+        Assert.Equal(2, recorder.Measurements.Count(m => m.Instrument == "smtpd.command.duration" && m.Tags.Any(t => Equals(t.Value, "MAIL"))));
+        Assert.Contains(recorder.Measurements, m => m.Instrument == "smtpd.command.duration" && m.Tags.Any(t => Equals(t.Value, "EHLO")));
+    }
+
+    [Fact]
+    public async Task Sessions_and_transactions_are_traced()
+    {
+        var activities = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SmtpTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        string? sessionId = null;
+        await using (var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.OnConnect = (s, ct) =>
+            {
+                sessionId = s.Id;
+                return default;
+            };
+        }))
+        {
+            await using var client = await server.ConnectAsync();
+            await client.CommandAsync("EHLO x");
+            await client.CommandAsync("MAIL FROM:<a@b.c>");
+            await client.CommandAsync("RCPT TO:<r@b.c>");
+            await client.CommandAsync("DATA");
+            await client.SendAsync("hello\r\n.\r\n");
+            await client.ReadReplyAsync();
+            await client.CommandAsync("MAIL FROM:<b@b.c>");
+            await client.CommandAsync("RSET");
+            await client.CommandAsync("QUIT");
+        }
+
+        await Connections.ConnectionManagementTests.WaitUntil(() => activities.Any(a => a.OperationName == "smtp.session" && Equals(a.GetTagItem("smtpd.session.id"), sessionId)));
+        var mine = activities.Where(a => Equals(a.GetTagItem("smtpd.session.id"), sessionId)).ToList();
+        Activity session = mine.Single(a => a.OperationName == "smtp.session");
+        var transactions = mine.Where(a => a.OperationName == "smtp.transaction").ToList();
+        Assert.Equal(2, transactions.Count);
+        Assert.Equal("accepted", transactions[0].GetTagItem("smtpd.transaction.result"));
+        Assert.Equal(7L, transactions[0].GetTagItem("smtpd.message.size"));
+        Assert.Equal("aborted", transactions[1].GetTagItem("smtpd.transaction.result"));
+        Assert.All(transactions, t => Assert.Equal(session.TraceId, t.TraceId));
+        Assert.Equal(1, session.GetTagItem("smtpd.transactions"));
+    }
+}
