@@ -80,6 +80,11 @@ internal sealed class AddressMatcher
             return true;
         }
 
+        if (_ipv4.Length == 0 && _ipv6.Length == 0)
+        {
+            return false;
+        }
+
         Span<byte> bytes = stackalloc byte[16];
         if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.IsIPv4MappedToIPv6)
         {

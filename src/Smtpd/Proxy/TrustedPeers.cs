@@ -59,6 +59,28 @@ public sealed class TrustedPeers
     /// <param name="all">Whether every peer is trusted.</param>
     public static TrustedPeers FromBoolean(bool all) => all ? All : None;
 
+    /// <summary>
+    /// Reads the text form used in configuration values (environment variables, command lines): <c>true</c> or
+    /// <c>*</c> for every peer, <c>false</c> or nothing for nobody, otherwise a list of addresses and ranges separated
+    /// by commas or whitespace (<c>10.0.0.0/8, 192.0.2.1</c>). The entries are checked when the server is constructed.
+    /// </summary>
+    /// <param name="text">The configuration value.</param>
+    public static TrustedPeers Parse(string? text)
+    {
+        string value = text?.Trim() ?? "";
+        if (value.Length == 0 || string.Equals(value, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            return None;
+        }
+
+        if (string.Equals(value, "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return All;
+        }
+
+        return Of(value.Split([',', ' ', '\t', ';'], StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>The same as <see cref="Of(IEnumerable{string})"/>.</summary>
     /// <param name="entries">The addresses and ranges.</param>
     public static TrustedPeers FromStringArray(string[] entries) => Of(entries);

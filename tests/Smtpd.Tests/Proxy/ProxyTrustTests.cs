@@ -200,6 +200,21 @@ public class ProxyTrustTests
     }
 
     [Theory]
+    [InlineData("true", true, new string[0])]
+    [InlineData("TRUE", true, new string[0])]
+    [InlineData("*", true, new[] { "*" })]
+    [InlineData("false", false, new string[0])]
+    [InlineData("  ", false, new string[0])]
+    [InlineData("10.0.0.0/8, 192.0.2.1 2001:db8::/32", false, new[] { "10.0.0.0/8", "192.0.2.1", "2001:db8::/32" })]
+    public void TrustedPeers_text_form_for_configuration(string text, bool all, string[] entries)
+    {
+        TrustedPeers peers = TrustedPeers.Parse(text);
+        Assert.Equal(all, peers.IsAll);
+        Assert.Equal(entries, peers.Entries);
+        Assert.Equal(all || entries.Length > 0, peers.IsEnabled);
+    }
+
+    [Theory]
     [InlineData("10.0.0.0/8", "10.200.3.4", true)]
     [InlineData("10.0.0.0/8", "11.0.0.1", false)]
     [InlineData("10.1.2.3/8", "10.9.9.9", true)]
