@@ -33,14 +33,15 @@ internal sealed partial class SmtpConnection
 
     /// <summary>
     /// First thing on a connection: when the peer must send a PROXY header, reads exactly its bytes from the socket (so
-    /// nothing after it is buffered anywhere but in the kernel) and applies it; then decides, from the client address,
+    /// nothing after it is buffered anywhere but in the kernel) and applies it (sockets only: a stream handed over with
+    /// <see cref="SmtpServer.HandleStreamAsync"/> has no header); then decides, from the client address,
     /// whether the connection is ignored and whether XCLIENT/XFORWARD are trusted. <see langword="false"/> drops it.
     /// </summary>
     private async ValueTask<bool> ReadProxyHeaderAsync()
     {
         ProxyPolicy policy = _options.Proxy;
         SetIgnored(policy.IgnoredHosts.IsEnabled && policy.IgnoredHosts.Contains(Session.RemoteAddress));
-        if (_socket is not null && _isListenerSocket && policy.ProxyPeers.Contains(Session.RemoteAddress)
+        if (_socket is not null && policy.ProxyPeers.Contains(Session.RemoteAddress)
             && !await ReceiveProxyHeaderAsync(_socket))
         {
             return false;

@@ -300,7 +300,7 @@ public class ProxyProtocolV1Tests
     }
 
     [Fact]
-    public async Task Streams_handed_over_by_the_application_skip_the_header()
+    public async Task Sockets_handed_over_by_the_application_read_the_header_too()
     {
         var recorder = new SessionRecorder();
         await using var server = new SmtpServer(TestServer.Defaults(o =>
@@ -310,12 +310,30 @@ public class ProxyProtocolV1Tests
         }));
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var endPoint = (IPEndPoint)listener.LocalEndpoint;
         Task<Socket> accept = listener.AcceptSocketAsync();
-        await using var client = await RawClient.ConnectAsync(endPoint);
-        Socket accepted = await accept;
-        _ = server.HandleConnectionAsync(accepted);
+        await using var client = await RawClient.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        _ = server.HandleConnectionAsync(await accept);
+        await client.SendAsync("PROXY TCP4 192.0.2.44 192.0.2.2 4444 25\r\n");
         Assert.Equal(220, (await client.ReadReplyAsync()).Code);
-        Assert.Equal(IPAddress.Loopback, Assert.Single(recorder.Connects).RemoteAddress);
+        Assert.Equal(IPAddress.Parse("192.0.2.44"), Assert.Single(recorder.Connects).RemoteAddress);
+    }
+
+    [Fact]
+    public async Task Streams_handed_over_by_the_application_have_no_header()
+    {
+        var recorder = new SessionRecorder();
+        await using var server = new SmtpServer(TestServer.Defaults(o =>
+        {
+            recorder.Attach(o);
+            o.UseProxy = true;
+        }));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        Task<TcpClient> accept = listener.AcceptTcpClientAsync();
+        await using var client = await RawClient.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        using TcpClient accepted = await accept;
+        _ = server.HandleStreamAsync(accepted.GetStream(), new IPEndPoint(IPAddress.Parse("198.51.100.1"), 1000));
+        Assert.Equal(220, (await client.ReadReplyAsync()).Code);
+        Assert.Equal(IPAddress.Parse("198.51.100.1"), Assert.Single(recorder.Connects).RemoteAddress);
     }
 }
