@@ -43,6 +43,22 @@ public class ProxyProtocolV1Tests
         Assert.Equal(IPAddress.Parse("198.51.100.22"), Assert.Single(recorder.MailFroms).RemoteAddress);
     }
 
+    [Fact]
+    public async Task Connect_handler_judges_the_announced_client()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.UseProxy = true;
+            o.OnConnect = (session, _) => new(session.RemoteAddress.Equals(IPAddress.Parse("1.2.3.4"))
+                ? SmtpResult.Reject(421, "Blacklisted " + session.RemoteAddress)
+                : SmtpResult.Accept());
+        });
+        await using var client = await server.ConnectAsync(readGreeting: false);
+        await client.SendAsync("PROXY TCP4 1.2.3.4 203.0.113.7 35646 80\r\n");
+        Assert.Equal("421 Blacklisted 1.2.3.4", (await client.ReadReplyAsync()).Line);
+        Assert.True(await client.IsClosedAsync());
+    }
+
     [Theory]
     [InlineData("PROXY TCP6 2001:db8::1 2001:db8::2 4000 25", "2001:db8::1")]
     [InlineData("PROXY TCP6 2001:0DB8:0000:0000:0000:0000:0000:0001 ::1 4000 25", "2001:db8::1")]
