@@ -165,7 +165,9 @@ public partial class SmtpServer : IAsyncDisposable
 
     /// <summary>
     /// Runs an SMTP session on any duplex stream (a pipe, an in-memory transport, a stream whose TLS the caller already
-    /// terminated). No PROXY header and no implicit TLS are processed on this path. Completes when the session ends.
+    /// terminated: an authenticated <see cref="System.Net.Security.SslStream"/> makes the session secure). No PROXY header
+    /// is processed on this path; <see cref="SmtpServerOptions.Secure"/> makes the server do the TLS handshake on a plain
+    /// stream. Completes when the session ends.
     /// </summary>
     /// <param name="stream">The transport; the server disposes it at the end of the session.</param>
     /// <param name="remoteEndPoint">The client's address, if known.</param>
@@ -191,6 +193,7 @@ public partial class SmtpServer : IAsyncDisposable
             _closing = true;
             StopListeners();
             AbortPendingSockets();
+            AbortPendingHandshakes();
             SmtpLog.Closing(Logger, _connections.Count, Options.CloseTimeout.TotalSeconds);
             CheckAllClosed();
         }

@@ -1450,6 +1450,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         try
         {
             await FlushAsync();
+            await ShutdownTlsAsync();
             if (_socket is not null)
             {
                 _socket.Shutdown(SocketShutdown.Send);

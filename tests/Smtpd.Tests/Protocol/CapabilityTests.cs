@@ -15,7 +15,7 @@ public class CapabilityTests
     [Fact]
     public async Task Default_extensions()
     {
-        Assert.Equal(["PIPELINING", "8BITMIME", "SMTPUTF8", "AUTH LOGIN PLAIN"], await Ehlo(o => { }));
+        Assert.Equal(["PIPELINING", "8BITMIME", "SMTPUTF8", "AUTH LOGIN PLAIN", "STARTTLS"], await Ehlo(o => { }));
     }
 
     [Fact]

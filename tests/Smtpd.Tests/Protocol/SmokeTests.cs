@@ -8,7 +8,7 @@ public class SmokeTests
         await using var server = await TestServer.StartAsync();
         await using var client = await server.ConnectAsync();
         Reply ehlo = await client.CommandAsync("EHLO client.example.com");
-        Assert.Equal(["250-mx.test Nice to meet you, [127.0.0.1]", "250-PIPELINING", "250-8BITMIME", "250-SMTPUTF8", "250 AUTH LOGIN PLAIN"], ehlo.Lines);
+        Assert.Equal(["250-mx.test Nice to meet you, [127.0.0.1]", "250-PIPELINING", "250-8BITMIME", "250-SMTPUTF8", "250-AUTH LOGIN PLAIN", "250 STARTTLS"], ehlo.Lines);
         Assert.Equal("250 mx.test Nice to meet you, [127.0.0.1]", (await client.CommandAsync("HELO x")).Line);
         Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
         Assert.Equal("250 Flushed", (await client.CommandAsync("RSET")).Line);
