@@ -15,6 +15,9 @@ internal static partial class ProxyLog
     [LoggerMessage(502, LogLevel.Information, "[{SessionId}] Dropped {Proxy} before its PROXY header: {Reason}")]
     public static partial void Dropped(ILogger logger, string sessionId, IPAddress proxy, string reason);
 
+    [LoggerMessage(505, LogLevel.Debug, "[{SessionId}] {Proxy} closed the connection {Where} the PROXY header")]
+    public static partial void ClosedBeforeHeader(ILogger logger, string sessionId, IPAddress proxy, string where);
+
     [LoggerMessage(503, LogLevel.Information, "[{SessionId}] XCLIENT from {Peer}: {Attributes}")]
     public static partial void XClient(ILogger logger, string sessionId, IPAddress peer, string attributes);
 

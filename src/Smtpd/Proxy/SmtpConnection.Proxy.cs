@@ -92,7 +92,7 @@ internal sealed partial class SmtpConnection
             int peeked = await socket.ReceiveAsync(buffer.AsMemory(0, maxLine), SocketFlags.Peek, _aborted.Token);
             if (peeked == 0)
             {
-                ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed before the PROXY header");
+                ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "before");
                 return false;
             }
 
@@ -102,7 +102,7 @@ internal sealed partial class SmtpConnection
                     // A version 2 header says its own length: read exactly that, no peeking needed.
                     if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(0, ProxyHeaderParser.Version2FixedLength)))
                     {
-                        ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed inside the PROXY header");
+                        ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
                         return false;
                     }
 
@@ -129,7 +129,7 @@ internal sealed partial class SmtpConnection
 
                     if (!await ReceiveExactlyAsync(socket, target.AsMemory(ProxyHeaderParser.Version2FixedLength, length - ProxyHeaderParser.Version2FixedLength)))
                     {
-                        ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed inside the PROXY header");
+                        ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
                         return false;
                     }
 
@@ -150,7 +150,7 @@ internal sealed partial class SmtpConnection
                             // Take the line, and not one byte more.
                             if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(consumed, lf + 1)))
                             {
-                                ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed inside the PROXY header");
+                                ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
                                 return false;
                             }
 
@@ -177,7 +177,7 @@ internal sealed partial class SmtpConnection
                         // No line end yet: these bytes are all header, so take them and wait for more.
                         if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(consumed, peeked)))
                         {
-                            ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed inside the PROXY header");
+                            ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
                             return false;
                         }
 
@@ -185,7 +185,7 @@ internal sealed partial class SmtpConnection
                         peeked = await socket.ReceiveAsync(buffer.AsMemory(consumed, maxLine - consumed), SocketFlags.Peek, _aborted.Token);
                         if (peeked == 0)
                         {
-                            ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the connection closed inside the PROXY header");
+                            ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
                             return false;
                         }
                     }
@@ -218,11 +218,18 @@ internal sealed partial class SmtpConnection
             if (_timedOut)
             {
                 CountRefusal("proxy_header");
+                ProxyLog.Dropped(_logger, Session.Id, proxyAddress, $"no complete PROXY header within {SocketTimeoutMs} ms");
+            }
+            else if (_server.IsClosing)
+            {
+                ProxyLog.Dropped(_logger, Session.Id, proxyAddress, "the server is closing");
+            }
+            else
+            {
+                // A reset from the peer.
+                ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
             }
 
-            ProxyLog.Dropped(_logger, Session.Id, proxyAddress, _timedOut
-                ? $"no complete PROXY header within {SocketTimeoutMs} ms"
-                : _server.IsClosing ? "the server is closing" : "the connection failed");
             return false;
         }
         finally

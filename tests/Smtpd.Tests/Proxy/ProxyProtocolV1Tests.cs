@@ -244,13 +244,19 @@ public class ProxyProtocolV1Tests
     [Fact]
     public async Task Client_that_never_sends_the_header_is_dropped_silently_after_the_socket_timeout()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync(o => o.SocketTimeout = TimeSpan.FromMilliseconds(300));
+        var logger = new CapturingLogger();
+        (TestServer server, SessionRecorder recorder) = await StartAsync(o =>
+        {
+            o.SocketTimeout = TimeSpan.FromMilliseconds(300);
+            o.Logger = logger;
+        });
         await using var _ = server;
         await using var client = await server.ConnectAsync(readGreeting: false);
         var watch = Stopwatch.StartNew();
         Assert.Equal("", await client.ReadToEndAsync(TimeSpan.FromSeconds(3)));
         Assert.InRange(watch.ElapsedMilliseconds, 200, 3000);
         Assert.Empty(recorder.Connects);
+        await ProxyTest.WaitUntilAsync(() => logger.Lines.Any(l => l.Contains("Dropped 127.0.0.1 before its PROXY header: no complete PROXY header within 300 ms", StringComparison.Ordinal)));
     }
 
     [Fact]
