@@ -1526,10 +1526,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         else
         {
             SmtpCommand command = CommandParser.Identify(line, out int verbLength);
-            int secretStart = command == SmtpCommand.Auth && line.Length > verbLength + 1 ? line[(verbLength + 1)..].IndexOf((byte)' ') : -1;
-            text = secretStart > 0
-                ? Encoding.UTF8.GetString(line[..(verbLength + 1 + secretStart)]) + " /* secured */"
-                : Encoding.UTF8.GetString(line);
+            text = command == SmtpCommand.Auth ? RedactAuthCommand(line, verbLength) : Encoding.UTF8.GetString(line);
         }
 
         SmtpLog.Command(_logger, Session.Id, text);

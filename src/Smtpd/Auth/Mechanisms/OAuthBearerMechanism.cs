@@ -1,0 +1,68 @@
+using System.Text;
+
+namespace Smtpd;
+
+/// <summary>
+/// OAUTHBEARER (RFC 7628): base64 of <c>n,a=&lt;authzid&gt;,^Ahost=…^Aport=…^Aauth=Bearer &lt;token&gt;^A^A</c>. The user
+/// name is the authorization identity (<c>a=</c>). A refused token gets the JSON error challenge (§3.2.2); the client's
+/// dummy answer (<c>^A</c>) then gets <c>535 Error: Username and Password not accepted</c>.
+/// </summary>
+internal sealed class OAuthBearerMechanism : SaslServerMechanism
+{
+    private const string DefaultError = """{"status":"invalid_token"}""";
+    private bool _awaitingErrorAcknowledgement;
+
+    public override string Name => SmtpAuthMethods.OAuthBearer;
+
+    public override SaslStep Start(string? initialResponse) =>
+        initialResponse is null ? SaslStep.Challenge("") : Parse(initialResponse);
+
+    public override SaslStep Continue(string line)
+    {
+        if (_awaitingErrorAcknowledgement)
+        {
+            return SaslStep.Failed(535, TokenNotAccepted);
+        }
+
+        return IsCancel(line) ? SaslStep.Aborted : Parse(line);
+    }
+
+    public override SaslStep Complete(SmtpAuthResult result)
+    {
+        if (result.IsSuccess || result.Code != 0 || result.ScramCredentials is not null)
+        {
+            return base.Complete(result);
+        }
+
+        _awaitingErrorAcknowledgement = true;
+        return SaslStep.Challenge(Convert.ToBase64String(Encoding.UTF8.GetBytes(result.OAuthError ?? DefaultError)));
+    }
+
+    private static SaslStep Parse(string base64)
+    {
+        string message = DecodeText(base64);
+        int header = ParseGs2Header(message, out string? authorizationIdentity);
+        if (header < 0 || header >= message.Length || message[header] != '\x01')
+        {
+            return SaslStep.InvalidUserdata;
+        }
+
+        string? token = null;
+        foreach (string pair in message[(header + 1)..].Split('\x01'))
+        {
+            int equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && pair.AsSpan(0, equals).Equals("auth", StringComparison.OrdinalIgnoreCase))
+            {
+                token = XOAuth2Mechanism.BearerToken(pair[(equals + 1)..]);
+            }
+        }
+
+        string username = authorizationIdentity ?? "";
+        if (string.IsNullOrEmpty(token) || HasControl(username))
+        {
+            return SaslStep.InvalidUserdata;
+        }
+
+        return SaslStep.Authenticate(new SmtpAuthRequest(SmtpAuthMethods.OAuthBearer, username, accessToken: token, authorizationIdentity: authorizationIdentity));
+    }
+}

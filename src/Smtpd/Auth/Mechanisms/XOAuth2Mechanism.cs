@@ -1,0 +1,74 @@
+using System.Text;
+
+namespace Smtpd;
+
+/// <summary>
+/// XOAUTH2 (Google, Microsoft): base64 of <c>user=&lt;name&gt;^Aauth=Bearer &lt;token&gt;^A^A</c>. A refused token gets the
+/// JSON error challenge <c>334 &lt;base64 JSON&gt;</c>; the client's next line (normally empty) then gets
+/// <c>535 Error: Username and Password not accepted</c>.
+/// </summary>
+internal sealed class XOAuth2Mechanism : SaslServerMechanism
+{
+    private bool _awaitingErrorAcknowledgement;
+
+    public override string Name => SmtpAuthMethods.XOAuth2;
+
+    public override SaslStep Start(string? initialResponse) =>
+        initialResponse is null ? SaslStep.Challenge("") : Parse(initialResponse);
+
+    public override SaslStep Continue(string line)
+    {
+        if (_awaitingErrorAcknowledgement)
+        {
+            return SaslStep.Failed(535, TokenNotAccepted);
+        }
+
+        return IsCancel(line) ? SaslStep.Aborted : Parse(line);
+    }
+
+    public override SaslStep Complete(SmtpAuthResult result)
+    {
+        if (result.IsSuccess || result.Code != 0 || result.ScramCredentials is not null)
+        {
+            return base.Complete(result);
+        }
+
+        // The reference sends the JSON of the handler's data, "{}" when there is none.
+        _awaitingErrorAcknowledgement = true;
+        return SaslStep.Challenge(Convert.ToBase64String(Encoding.UTF8.GetBytes(result.OAuthError ?? "{}")));
+    }
+
+    private static SaslStep Parse(string base64)
+    {
+        string? username = null;
+        string? token = null;
+        foreach (string field in DecodeText(base64).Split('\x01'))
+        {
+            int equals = field.IndexOf('=', StringComparison.Ordinal);
+            ReadOnlySpan<char> key = equals < 0 ? field : field.AsSpan(0, equals);
+            string value = equals < 0 ? "" : field[(equals + 1)..].Trim();
+            if (key.Equals("user", StringComparison.OrdinalIgnoreCase))
+            {
+                username = value;
+            }
+            else if (key.Equals("auth", StringComparison.OrdinalIgnoreCase))
+            {
+                token = BearerToken(value);
+            }
+        }
+
+        if (string.IsNullOrEmpty(username) || string.IsNullOrEmpty(token) || HasControl(username))
+        {
+            return SaslStep.InvalidUserdata;
+        }
+
+        return SaslStep.Authenticate(new SmtpAuthRequest(SmtpAuthMethods.XOAuth2, username, accessToken: token));
+    }
+
+    /// <summary>The token of <c>Bearer &lt;token&gt;</c> (scheme case-insensitive), or <see langword="null"/>.</summary>
+    internal static string? BearerToken(string value)
+    {
+        string[] words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return words.Length > 1 && words[0].Equals("bearer", StringComparison.OrdinalIgnoreCase) ? string.Join(' ', words, 1, words.Length - 1) : null;
+    }
+}
