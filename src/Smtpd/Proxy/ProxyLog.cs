@@ -18,6 +18,9 @@ internal static partial class ProxyLog
     [LoggerMessage(505, LogLevel.Debug, "[{SessionId}] {Proxy} closed the connection {Where} the PROXY header")]
     public static partial void ClosedBeforeHeader(ILogger logger, string sessionId, IPAddress proxy, string where);
 
+    [LoggerMessage(506, LogLevel.Warning, "[{SessionId}] XCLIENT LOGIN as {Username} refused by the AUTH handler: {Code}, closing")]
+    public static partial void XClientLoginRefused(ILogger logger, string sessionId, string username, int code);
+
     [LoggerMessage(503, LogLevel.Information, "[{SessionId}] XCLIENT from {Peer}: {Attributes}")]
     public static partial void XClient(ILogger logger, string sessionId, IPAddress peer, string attributes);
 

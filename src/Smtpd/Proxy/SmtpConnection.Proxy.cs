@@ -350,12 +350,6 @@ internal sealed partial class SmtpConnection
             Session.ClientHostname = string.IsNullOrEmpty(name) ? "[" + Session.RemoteAddress + "]" : HostnameRules.Normalize(name)!;
         }
 
-        if (TryGetAttribute(attributes, "LOGIN", out string? login) && login is { Length: 0 })
-        {
-            // LOGIN= (empty) logs the client out; [UNAVAILABLE] leaves the login as it is.
-            Session.User = null;
-        }
-
         foreach (KeyValuePair<string, string?> attribute in attributes)
         {
             map[attribute.Key] = attribute.Value;
@@ -366,9 +360,55 @@ internal sealed partial class SmtpConnection
             ProxyLog.XClient(_logger, Session.Id, _peerAddress, DescribeAttributes(attributes));
         }
 
+        if (TryGetAttribute(attributes, "LOGIN", out string? login) && login is not null)
+        {
+            if (login.Length > 0)
+            {
+                // The AUTH handler decides, seeing the session with the new attributes.
+                return CompleteXClientLoginAsync(login);
+            }
+
+            // LOGIN= (empty) logs the client out; [UNAVAILABLE] leaves the login as it is.
+            Session.User = null;
+        }
+
+        return new(FinishXClient());
+    }
+
+    /// <summary>
+    /// <c>XCLIENT LOGIN=name</c>: the AUTH handler is asked with method <c>XCLIENT</c> and no secret. Accepted: the client
+    /// is that user. The default handler's "no decision": it stays as it is. Refused: <c>550</c> with the handler's text
+    /// (default <c>Authentication credentials invalid</c>), or the handler's own 4xx for a temporary failure, then close.
+    /// </summary>
+    private async ValueTask<Outcome> CompleteXClientLoginAsync(string login)
+    {
+        SmtpAuthResult result = await AuthenticateForXClientAsync(login);
+        if (result.IsSuccess)
+        {
+            Session.User = result.User;
+            _metrics.AuthAttempt(SmtpAuthMethods.XClient, success: true);
+            SmtpLog.AuthSucceeded(_logger, Session.Id, Session.RemoteAddress, login, SmtpAuthMethods.XClient);
+        }
+        else if (!result.IsUnhandled)
+        {
+            bool temporary = result.Code is >= 400 and < 500;
+            int code = temporary ? result.Code : 550;
+            string? enhanced = result.EnhancedCode is { } given && EnhancedStatusCode.IsValid(given, code) ? given : temporary ? null : "5.7.8";
+            _metrics.AuthAttempt(SmtpAuthMethods.XClient, success: false);
+            ProxyLog.XClientLoginRefused(_logger, Session.Id, login, code);
+            WriteResult(SmtpResult.Reject(code, result.Message ?? "Authentication credentials invalid", enhanced));
+            return Outcome.Close;
+        }
+
+        return FinishXClient();
+    }
+
+    /// <summary>After XCLIENT: a fresh session and the full greeting (never an enhanced code).</summary>
+    private Outcome FinishXClient()
+    {
         ResetSession();
         Write(_replies.Greeting);
-        return new(Outcome.Continue);
+        return Outcome.Continue;
     }
 
     /// <summary>Postfix XFORWARD (§13.3): a trusted peer forwards what it knows about the original client.</summary>

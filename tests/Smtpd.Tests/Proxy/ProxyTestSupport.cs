@@ -18,13 +18,15 @@ public sealed record SessionSnapshot(
     string TransmissionType,
     SmtpProxyHeader? ProxyHeader,
     IReadOnlyDictionary<string, string?> XClient,
-    IReadOnlyDictionary<string, string?> XForward)
+    IReadOnlyDictionary<string, string?> XForward,
+    object? User)
 {
     public static SessionSnapshot Of(SmtpSession session) => new(
         session.RemoteAddress, session.RemotePort, session.LocalAddress, session.LocalPort, session.ClientHostname,
         session.HostNameAppearsAs, session.TransmissionType, session.ProxyHeader,
         new Dictionary<string, string?>(session.XClient, StringComparer.OrdinalIgnoreCase),
-        new Dictionary<string, string?>(session.XForward, StringComparer.OrdinalIgnoreCase));
+        new Dictionary<string, string?>(session.XForward, StringComparer.OrdinalIgnoreCase),
+        session.User);
 }
 
 /// <summary>Records the session as the connect, MAIL FROM, DATA and close handlers see it.</summary>
