@@ -117,7 +117,7 @@ public class HaproxyTests
     [Fact]
     public async Task Health_checks_from_an_ignored_balancer_are_served_silently()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         (TestServer server, SessionRecorder recorder) = await StartServerAsync(o =>
         {
             o.Logger = logger;
@@ -142,8 +142,8 @@ public class HaproxyTests
         Assert.All(recorder.Connects, c => Assert.Equal(ClientAddress, c.RemoteAddress));
         Assert.All(recorder.Closes, c => Assert.Equal(ClientAddress, c.RemoteAddress));
         Assert.Single(recorder.Datas);
-        Assert.DoesNotContain(logger.Lines, l => l.Contains("balancer.example", StringComparison.Ordinal) || l.Contains(" from (not announced)", StringComparison.Ordinal)
+        Assert.DoesNotContain(logger.Entries.Select(e => e.Message), l => l.Contains("balancer.example", StringComparison.Ordinal) || l.Contains(" from (not announced)", StringComparison.Ordinal)
             || l.Contains("[127.0.0.3]", StringComparison.Ordinal));
-        Assert.Contains(logger.Lines, l => l.Contains("Connection from [127.0.0.2]", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("Connection from [127.0.0.2]", StringComparison.Ordinal));
     }
 }

@@ -19,14 +19,14 @@ public class IgnoredHostsTests
     public async Task Ignored_peer_is_served_but_not_logged_and_raises_no_connection_handlers()
     {
         var recorder = new SessionRecorder();
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         await using var server = await TestServer.StartAsync(o =>
         {
             recorder.Attach(o);
             o.Logger = logger;
             o.IgnoredHosts = ["127.0.0.2", "192.0.2.0/24"];
         });
-        int linesBefore = logger.Lines.Count;
+        int linesBefore = logger.Entries.Count;
         await using (var ignored = await RawClient.ConnectFromAsync(IPAddress.Parse("127.0.0.2"), server.EndPoint))
         {
             Assert.Equal(220, (await ignored.ReadReplyAsync()).Code);
@@ -37,7 +37,7 @@ public class IgnoredHostsTests
         Assert.Single(recorder.Datas);
         Assert.Empty(recorder.Connects);
         Assert.Empty(recorder.Closes);
-        Assert.Equal(linesBefore, logger.Lines.Count);
+        Assert.Equal(linesBefore, logger.Entries.Count);
 
         // The same conversation from another peer is logged and raises both handlers.
         await using (var other = await server.ConnectAsync())
@@ -47,15 +47,15 @@ public class IgnoredHostsTests
 
         await recorder.FirstClose.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Single(recorder.Connects);
-        Assert.Contains(logger.Lines, l => l.Contains("Connection from [127.0.0.1]", StringComparison.Ordinal));
-        Assert.Contains(logger.Lines, l => l.Contains("Message from <a@b.c>", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("Connection from [127.0.0.1]", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("Message from <a@b.c>", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Client_announced_by_a_PROXY_header_is_what_is_checked()
     {
         var recorder = new SessionRecorder();
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         await using var server = await TestServer.StartAsync(o =>
         {
             recorder.Attach(o);
@@ -63,7 +63,7 @@ public class IgnoredHostsTests
             o.UseProxy = true;
             o.IgnoredHosts = ["192.0.2.0/25"];
         });
-        int linesBefore = logger.Lines.Count;
+        int linesBefore = logger.Entries.Count;
         await using (var ignored = await server.ConnectAsync(readGreeting: false))
         {
             await ignored.SendAsync("PROXY TCP4 192.0.2.99 192.0.2.2 1000 25\r\n");
@@ -73,7 +73,7 @@ public class IgnoredHostsTests
 
         await ProxyTest.WaitUntilAsync(() => server.Server.ConnectionCount == 0);
         Assert.Empty(recorder.Connects);
-        Assert.Equal(linesBefore, logger.Lines.Count);
+        Assert.Equal(linesBefore, logger.Entries.Count);
 
         await using (var logged = await server.ConnectAsync(readGreeting: false))
         {
@@ -83,14 +83,14 @@ public class IgnoredHostsTests
 
         await recorder.FirstClose.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(IPAddress.Parse("192.0.2.200"), Assert.Single(recorder.Connects).RemoteAddress);
-        Assert.Contains(logger.Lines, l => l.Contains("PROXY v1 from 192.0.2.200:1000 through 127.0.0.1:", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("PROXY v1 from 192.0.2.200:1000 through 127.0.0.1:", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Health_check_with_a_LOCAL_header_from_an_ignored_balancer_is_silent_while_its_clients_are_not()
     {
         var recorder = new SessionRecorder();
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         await using var server = await TestServer.StartAsync(o =>
         {
             recorder.Attach(o);
@@ -98,7 +98,7 @@ public class IgnoredHostsTests
             o.UseProxy = true;
             o.IgnoredHosts = ["127.0.0.1"];
         });
-        int linesBefore = logger.Lines.Count;
+        int linesBefore = logger.Entries.Count;
         await using (var check = await server.ConnectAsync(readGreeting: false))
         {
             await check.SendBytesAsync(ProxyV2Builder.Local().Build());
@@ -108,7 +108,7 @@ public class IgnoredHostsTests
 
         await ProxyTest.WaitUntilAsync(() => server.Server.ConnectionCount == 0);
         Assert.Empty(recorder.Connects);
-        Assert.Equal(linesBefore, logger.Lines.Count);
+        Assert.Equal(linesBefore, logger.Entries.Count);
 
         await using (var client = await server.ConnectAsync(readGreeting: false))
         {
@@ -118,13 +118,13 @@ public class IgnoredHostsTests
 
         await recorder.FirstClose.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(IPAddress.Parse("203.0.113.50"), Assert.Single(recorder.Connects).RemoteAddress);
-        Assert.Contains(logger.Lines, l => l.Contains("PROXY v2 from 203.0.113.50:4444", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("PROXY v2 from 203.0.113.50:4444", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Invalid_headers_are_logged_with_their_reason()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         await using var server = await TestServer.StartAsync(o =>
         {
             o.Logger = logger;
@@ -133,6 +133,6 @@ public class IgnoredHostsTests
         await using var client = await server.ConnectAsync(readGreeting: false);
         await client.SendAsync("PROXY TCP4 198.51.100.22 203.0.113.7 99999 80\r\n");
         Assert.Equal(ProxyTest.BadHeader, await client.ReadLineAsync(TimeSpan.FromSeconds(5)));
-        await ProxyTest.WaitUntilAsync(() => logger.Lines.Any(l => l.Contains("Invalid PROXY header from 127.0.0.1: a port is not a number from 0 to 65535", StringComparison.Ordinal)));
+        await ProxyTest.WaitUntilAsync(() => logger.Entries.Select(e => e.Message).Any(l => l.Contains("Invalid PROXY header from 127.0.0.1: a port is not a number from 0 to 65535", StringComparison.Ordinal)));
     }
 }

@@ -244,7 +244,7 @@ public class ProxyProtocolV1Tests
     [Fact]
     public async Task Client_that_never_sends_the_header_is_dropped_silently_after_the_socket_timeout()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         (TestServer server, SessionRecorder recorder) = await StartAsync(o =>
         {
             o.SocketTimeout = TimeSpan.FromMilliseconds(300);
@@ -256,7 +256,7 @@ public class ProxyProtocolV1Tests
         Assert.Equal("", await client.ReadToEndAsync(TimeSpan.FromSeconds(3)));
         Assert.InRange(watch.ElapsedMilliseconds, 200, 3000);
         Assert.Empty(recorder.Connects);
-        await ProxyTest.WaitUntilAsync(() => logger.Lines.Any(l => l.Contains("Dropped 127.0.0.1 before its PROXY header: no complete PROXY header within 300 ms", StringComparison.Ordinal)));
+        await ProxyTest.WaitUntilAsync(() => logger.Entries.Select(e => e.Message).Any(l => l.Contains("Dropped 127.0.0.1 before its PROXY header: no complete PROXY header within 300 ms", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Numerics;
 using System.Text;
-using Microsoft.Extensions.Logging;
 
 namespace Smtpd.Tests.Proxy;
 
@@ -78,21 +77,6 @@ public sealed class SessionRecorder
             return default;
         };
     }
-}
-
-/// <summary>An <see cref="ILogger"/> that keeps every line, to prove what is (not) logged.</summary>
-public sealed class CapturingLogger : ILogger
-{
-    private readonly ConcurrentQueue<string> _lines = new();
-
-    public IReadOnlyList<string> Lines => [.. _lines];
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _lines.Enqueue($"{logLevel} {eventId.Id} {formatter(state, exception)}");
 }
 
 /// <summary>Builds PROXY protocol version 2 headers byte by byte, valid or deliberately broken.</summary>

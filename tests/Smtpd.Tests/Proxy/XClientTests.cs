@@ -297,11 +297,11 @@ public class XClientTests
     [Fact]
     public async Task Attribute_changes_are_logged_with_the_peer()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         TestServer server = (await StartAsync(o => o.Logger = logger)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(220, (await client.CommandAsync("XCLIENT ADDR=192.0.2.1 NAME=[UNAVAILABLE]")).Code);
-        Assert.Contains(logger.Lines, l => l.Contains("XCLIENT from 127.0.0.1: ADDR=192.0.2.1 NAME=[UNAVAILABLE]", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("XCLIENT from 127.0.0.1: ADDR=192.0.2.1 NAME=[UNAVAILABLE]", StringComparison.Ordinal));
     }
 }

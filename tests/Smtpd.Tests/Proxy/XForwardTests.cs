@@ -148,11 +148,11 @@ public class XForwardTests
     [Fact]
     public async Task Attribute_changes_are_logged_with_the_peer()
     {
-        var logger = new CapturingLogger();
+        var logger = new ListLogger();
         TestServer server = (await StartAsync(o => o.Logger = logger)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("XFORWARD ADDR=192.0.2.1 IDENT=Q1")).Code);
-        Assert.Contains(logger.Lines, l => l.Contains("XFORWARD from 127.0.0.1: ADDR=192.0.2.1 IDENT=Q1", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), l => l.Contains("XFORWARD from 127.0.0.1: ADDR=192.0.2.1 IDENT=Q1", StringComparison.Ordinal));
     }
 }
