@@ -192,6 +192,7 @@ public partial class SmtpServer : IAsyncDisposable
         {
             _closing = true;
             StopListeners();
+            AbortPendingSockets();
             AbortPendingHandshakes();
             SmtpLog.Closing(Logger, _connections.Count, Options.CloseTimeout.TotalSeconds);
             CheckAllClosed();

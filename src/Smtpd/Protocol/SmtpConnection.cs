@@ -43,7 +43,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly SmtpServer _server;
     private readonly SmtpServerOptions _options;
     private readonly ReplyTable _replies;
-    private readonly ILogger _logger;
+    private ILogger _logger;
     private readonly SmtpMetrics _metrics;
     private readonly bool _isListenerSocket;
     private readonly CancellationTokenSource _aborted = new();
@@ -163,9 +163,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                     _sessionActivity?.Dispose();
                     SmtpLog.Disconnected(_logger, Session.Id, Session.ClientHostname, Session.RemoteAddress, Session.Transaction - 1,
                         (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);
+                    await InvokeCloseAsync();
                 }
-
-                await InvokeCloseAsync();
             }
 
             _aborted.Dispose();
@@ -265,7 +264,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         await ResolveClientHostnameAsync();
-        SmtpResult connect = await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
+        SmtpResult connect = IsIgnored ? default : await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
         if (!connect.IsAccepted)
         {
             WriteResult(connect, enhanced: false);

@@ -35,6 +35,15 @@ public sealed class RawClient : IAsyncDisposable
         return new RawClient(socket);
     }
 
+    /// <summary>Connects from a chosen local address (any of 127.0.0.0/8 works on loopback), so tests can be a different peer.</summary>
+    public static async Task<RawClient> ConnectFromAsync(IPAddress localAddress, IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Bind(new IPEndPoint(localAddress, 0));
+        await socket.ConnectAsync(endPoint);
+        return new RawClient(socket);
+    }
+
     public Task SendAsync(string text) => SendBytesAsync(Encoding.UTF8.GetBytes(text));
 
     /// <summary>Sends <paramref name="line"/> followed by CRLF.</summary>
