@@ -3,13 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Smtpd;
-using Smtpd.Sink;
 
 // Smtpd as a discard sink, configured through the public API only: every sender and recipient is accepted, every
 // message is read to its end and thrown away. Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE]
 
 const int UsageError = 2;
-const int TlsUnavailable = 3;
 int port = 0;
 string? certFile = null;
 string? keyFile = null;
@@ -90,11 +88,8 @@ if (certFile is not null && keyFile is not null)
         return UsageError;
     }
 
-    if (SinkTls.Apply(options, certificatePem, keyPem) is { } tlsError)
-    {
-        await Console.Error.WriteLineAsync($"Smtpd.Sink: {tlsError}");
-        return TlsUnavailable;
-    }
+    options.Cert = certificatePem;
+    options.Key = keyPem;
 }
 else
 {
@@ -114,7 +109,18 @@ using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal
     stop.Cancel();
 });
 
-await using var server = new SmtpServer(options);
+SmtpServer server;
+try
+{
+    server = new SmtpServer(options);
+}
+catch (ArgumentException ex)
+{
+    await Console.Error.WriteLineAsync($"Smtpd.Sink: {ex.Message}");
+    return UsageError;
+}
+
+await using var _ = server;
 EndPoint endPoint;
 try
 {
