@@ -43,23 +43,21 @@ public static class SmtpServerConfiguration
         ["cert"] = (setting, options) => options.Cert = ReadPemFile(setting, RequireValue(setting)),
         ["ca"] = (setting, options) => options.Ca = ReadList(setting).Select(path => ReadPemFile(setting, path)).ToList(),
         ["sniOptions"] = BindSniOptions,
-    };
 
-    /// <summary>
-    /// Reference options that Smtpd does not have yet. A key listed here is refused (rather than silently ignored)
-    /// while <see cref="SmtpServerOptions"/> has no property of that name; once it has one, it binds like any other
-    /// (an option whose value is not a plain value or list needs an entry in <see cref="SpecialSettings"/>).
-    /// </summary>
-    private static readonly HashSet<string> PendingSettings = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "useProxy", "ignoredHosts", "useXClient", "useXForward",
+        // true, false, "*", or a list of addresses and CIDR ranges (a JSON array, or one comma/space separated value).
+        ["useProxy"] = (setting, options) => options.UseProxy = ReadTrustedPeers(setting),
+        ["useXClient"] = (setting, options) => options.UseXClient = ReadTrustedPeers(setting),
+        ["useXForward"] = (setting, options) => options.UseXForward = ReadTrustedPeers(setting),
+
+        // The reference's false means its default of 10; a number is the limit (0: no limit).
+        ["maxAllowedUnauthenticatedCommands"] = BindUnauthenticatedLimit,
     };
 
     /// <summary>Is <paramref name="key"/> a setting that <see cref="Bind"/> or <see cref="ReadEndPoints"/> reads (or refuses as not supported yet)?</summary>
     /// <param name="key">A configuration key, any case.</param>
     public static bool IsSetting(string key) =>
         string.Equals(key, ListenKey, StringComparison.OrdinalIgnoreCase)
-        || Properties.ContainsKey(key) || SpecialSettings.ContainsKey(key) || PendingSettings.Contains(key);
+        || Properties.ContainsKey(key) || SpecialSettings.ContainsKey(key);
 
     /// <summary>Sets every option present in <paramref name="configuration"/> on <paramref name="options"/>; absent ones keep their values.</summary>
     /// <param name="configuration">The section holding the settings.</param>
@@ -89,10 +87,6 @@ public static class SmtpServerConfiguration
                     throw new SmtpConfigurationException($"{setting.Path}: {refused.Message.ReplaceLineEndings(" ")}", refused);
                 }
             }
-            else if (PendingSettings.Contains(setting.Key))
-            {
-                throw new SmtpConfigurationException($"{setting.Path}: this version of Smtpd does not support the option yet");
-            }
         }
 
         // After the plain values, which they may use (sniOptions takes the passphrase).
@@ -100,6 +94,41 @@ public static class SmtpServerConfiguration
         {
             bind(setting, options);
         }
+    }
+
+    private static TrustedPeers ReadTrustedPeers(IConfigurationSection setting)
+    {
+        try
+        {
+            // The entries themselves are checked by the SmtpServer constructor (an ArgumentException naming the option).
+            return setting.GetChildren().Any() ? TrustedPeers.Of(ReadList(setting)) : TrustedPeers.Parse(setting.Value);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: {ex.Message.ReplaceLineEndings(" ")}", ex);
+        }
+    }
+
+    private static void BindUnauthenticatedLimit(IConfigurationSection setting, SmtpServerOptions options)
+    {
+        string value = RequireValue(setting).Trim();
+        if (bool.TryParse(value, out bool flag))
+        {
+            if (flag)
+            {
+                throw new SmtpConfigurationException($"{setting.Path}: 'true' is not a limit; use a number, 0 for no limit, or false for the default of 10");
+            }
+
+            options.MaxAllowedUnauthenticatedCommands = 10;
+            return;
+        }
+
+        if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int limit))
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: '{value}' is not a number of commands (0 for no limit, false for the default of 10)");
+        }
+
+        options.MaxAllowedUnauthenticatedCommands = limit;
     }
 
     /// <summary>The endpoints of the <c>listen</c> setting (one value or a list); empty when it is absent.</summary>

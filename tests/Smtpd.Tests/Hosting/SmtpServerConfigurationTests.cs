@@ -81,7 +81,8 @@ public class SmtpServerConfigurationTests
     [InlineData("closeTimeout", "1:x:0", "closeTimeout: '1:x:0' is not a time in milliseconds or as hh:mm:ss")]
     [InlineData("logger", "console", "logger: 'console' is not true or false")]
     [InlineData("maxAuthFailures", "-1", "maxAuthFailures: value ('-1') must be a non-negative value. (Parameter 'value') Actual value was -1.")]
-    [InlineData("useXForward", "true", "useXForward: this version of Smtpd does not support the option yet")]
+    [InlineData("maxAllowedUnauthenticatedCommands", "true", "maxAllowedUnauthenticatedCommands: 'true' is not a limit; use a number, 0 for no limit, or false for the default of 10")]
+    [InlineData("maxAllowedUnauthenticatedCommands", "many", "maxAllowedUnauthenticatedCommands: 'many' is not a number of commands (0 for no limit, false for the default of 10)")]
     [InlineData("sslProtocols", "Tls14", "sslProtocols: 'Tls14' is not one of None, Ssl2, Ssl3, Tls, Default, Tls11, Tls12, Tls13")]
     public void Unusable_values_throw_naming_the_setting(string key, string value, string message)
     {
@@ -108,6 +109,31 @@ public class SmtpServerConfigurationTests
         Assert.Equal(["CA ONE", "CA TWO"], options.Ca);
         Directory.Delete(folder, recursive: true);
     }
+
+    [Fact]
+    public void Proxy_settings_take_true_false_or_lists()
+    {
+        SmtpServerOptions all = Bind(("useProxy", "true"), ("useXClient", "false"), ("useXForward", "10.0.0.0/8, 192.0.2.1"), ("ignoredHosts:0", "192.0.2.9"));
+        Assert.True(all.UseProxy.IsAll);
+        Assert.False(all.UseXClient.IsEnabled);
+        Assert.Equal(["10.0.0.0/8", "192.0.2.1"], all.UseXForward.Entries);
+        Assert.Equal(["192.0.2.9"], all.IgnoredHosts);
+
+        SmtpServerOptions listed = Bind(("useProxy:0", "127.0.0.1"), ("useProxy:1", "::1"), ("useXClient", "*"));
+        Assert.Equal(["127.0.0.1", "::1"], listed.UseProxy.Entries);
+        Assert.True(listed.UseXClient.IsAll);
+
+        // Entries are checked by the server constructor, with the option named.
+        SmtpServerOptions bad = Bind(("useXClient", "not-an-address"));
+        Assert.Contains("UseXClient", Assert.ThrowsAny<ArgumentException>(() => new SmtpServer(bad)).Message);
+    }
+
+    [Theory]
+    [InlineData("false", 10)]
+    [InlineData("0", 0)]
+    [InlineData("25", 25)]
+    public void Unauthenticated_limit_reads_false_as_the_default(string value, int expected) =>
+        Assert.Equal(expected, Bind(("maxAllowedUnauthenticatedCommands", value)).MaxAllowedUnauthenticatedCommands);
 
     [Fact]
     public void Errors_name_the_full_path_of_a_nested_section()
