@@ -50,6 +50,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private Socket? _socket;
     private Stream _stream;
+    private readonly SocketStream? _socketStream;
     private PipeReader _reader;
     private PipeWriter _writer;
     private long _key;
@@ -79,7 +80,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _metrics = server.Metrics;
         _socket = socket;
         _isListenerSocket = isListenerSocket;
-        _stream = stream ?? new NetworkStream(socket!, ownsSocket: true);
+        _socketStream = stream is null ? new SocketStream(socket!) : null;
+        _stream = stream ?? _socketStream!;
         _reader = PipeReader.Create(_stream, ReaderOptions);
         _writer = PipeWriter.Create(_stream, WriterOptions);
         Session = new SmtpSession(SmtpSession.NewId(), _options.Lmtp, !_options.HideDSN);
@@ -816,6 +818,11 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// <summary>The session reset of the reference (<c>_resetSession</c>): a new envelope; HELO identity and user are kept.</summary>
     private void ResetSession()
     {
+        if (_socketStream is not null)
+        {
+            _socketStream.SkipZeroByteReads = false;
+        }
+
         EndTransactionActivity("aborted");
         Session.ResetEnvelope();
         _lmtpReplyMap.Clear();
@@ -929,6 +936,13 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
         Session.Envelope.MailFrom = sender;
         _transactionStart = Stopwatch.GetTimestamp();
+
+        // The client will send RCPT, DATA and the message next: read without waiting for readiness first.
+        if (_socketStream is not null)
+        {
+            _socketStream.SkipZeroByteReads = true;
+        }
+
         _transactionActivity = SmtpActivities.StartTransaction(Session, sender.Address);
         Write(_replies.MailAccepted);
         return Outcome.Continue;

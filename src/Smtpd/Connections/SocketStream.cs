@@ -1,0 +1,111 @@
+using System.Net.Sockets;
+
+namespace Smtpd;
+
+/// <summary>
+/// The connection's stream over its socket (what <see cref="NetworkStream"/> does, plus one thing): a zero-byte read
+/// ("wake me when data arrives", so an idle connection holds no buffer) costs extra system calls, and while a mail
+/// transaction is in flight the client is known to be sending, so <see cref="SkipZeroByteReads"/> lets the pipe
+/// reader go straight to a real read.
+/// </summary>
+internal sealed class SocketStream(Socket socket) : Stream
+{
+    private readonly Socket _socket = socket;
+
+    /// <summary>While set, zero-byte reads complete at once without touching the socket.</summary>
+    public bool SkipZeroByteReads { get; set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty && SkipZeroByteReads)
+        {
+            return new(0);
+        }
+
+        ValueTask<int> receive;
+        try
+        {
+            receive = _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            return ValueTask.FromException<int>(new IOException(ex.Message, ex));
+        }
+
+        return receive.IsCompletedSuccessfully ? receive : AwaitReceive(receive);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
+                buffer = buffer[sent..];
+            }
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Synchronous reads would block a thread on the network; the engine never uses them.</summary>
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use ReadAsync.");
+
+    /// <summary>Synchronous writes would block a thread on the network; the engine never uses them.</summary>
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("Use WriteAsync.");
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static async ValueTask<int> AwaitReceive(ValueTask<int> receive)
+    {
+        try
+        {
+            return await receive;
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+    }
+}
