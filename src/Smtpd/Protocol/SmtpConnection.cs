@@ -37,8 +37,6 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private const int PhaseWrite = 2;
     private const int PhaseAbort = 3;
 
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16384, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true);
-    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 4096, leaveOpen: true);
 
     private readonly SmtpServer _server;
     private readonly SmtpServerOptions _options;
@@ -50,9 +48,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private Socket? _socket;
     private Stream _stream;
-    private readonly SocketStream? _socketStream;
-    private PipeReader _reader;
-    private PipeWriter _writer;
+    private ConnectionReader _reader;
+    private ConnectionWriter _writer;
     private long _key;
     private bool _hasClientSlot;
     private bool _pendingFlush;
@@ -80,10 +77,9 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _metrics = server.Metrics;
         _socket = socket;
         _isListenerSocket = isListenerSocket;
-        _socketStream = stream is null ? new SocketStream(socket!) : null;
-        _stream = stream ?? _socketStream!;
-        _reader = PipeReader.Create(_stream, ReaderOptions);
-        _writer = PipeWriter.Create(_stream, WriterOptions);
+        _stream = stream ?? new SocketStream(socket!);
+        _reader = NewReader(_stream);
+        _writer = new ConnectionWriter(_stream);
         Session = new SmtpSession(SmtpSession.NewId(), _options.Lmtp, !_options.HideDSN);
         if (remote is not null)
         {
@@ -227,6 +223,21 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
         _socket?.Dispose();
         _stream.Dispose();
+    }
+
+    /// <summary>A reader over <paramref name="transport"/>; a pending read is woken by shutting the socket's receive side.</summary>
+    private ConnectionReader NewReader(Stream transport) => new(transport, _socket is null ? null : WakeSocket);
+
+    private void WakeSocket()
+    {
+        try
+        {
+            _socket!.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already closed.
+        }
     }
 
     private void Arm(long timeoutMs, int phase)
@@ -818,11 +829,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// <summary>The session reset of the reference (<c>_resetSession</c>): a new envelope; HELO identity and user are kept.</summary>
     private void ResetSession()
     {
-        if (_socketStream is not null)
-        {
-            _socketStream.SkipZeroByteReads = false;
-        }
-
+        _reader.WaitForData = true;
         EndTransactionActivity("aborted");
         Session.ResetEnvelope();
         _lmtpReplyMap.Clear();
@@ -937,11 +944,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         Session.Envelope.MailFrom = sender;
         _transactionStart = Stopwatch.GetTimestamp();
 
-        // The client will send RCPT, DATA and the message next: read without waiting for readiness first.
-        if (_socketStream is not null)
-        {
-            _socketStream.SkipZeroByteReads = true;
-        }
+        // The client sends RCPT, DATA and the message next: read at once rather than wait for readiness first.
+        _reader.WaitForData = false;
 
         _transactionActivity = SmtpActivities.StartTransaction(Session, sender.Address);
         Write(_replies.MailAccepted);

@@ -214,8 +214,8 @@ internal sealed partial class SmtpConnection
         }
 
         Disarm();
-        _reader = PipeReader.Create(ssl, ReaderOptions);
-        _writer = PipeWriter.Create(ssl, WriterOptions);
+        _reader = NewReader(ssl);
+        _writer = new ConnectionWriter(ssl);
         MarkSecure(ssl);
         _metrics.TlsHandshake(started, ProtocolVersion(ssl.SslProtocol), null);
         SmtpLog.TlsEstablished(_logger, Session.Id, Session.RemoteAddress, startTls ? "STARTTLS" : "implicit TLS", ssl.SslProtocol, ssl.NegotiatedCipherSuite, _tlsServerName ?? "-");
