@@ -148,7 +148,7 @@ internal sealed partial class SmtpConnection
     {
         try
         {
-            return await _server.InvokeAuthAsync(request, Session, _aborted.Token)
+            return await _server.InvokeAuthAsync(request, Session, AbortToken)
                 ?? throw new InvalidOperationException("The AUTH handler returned null instead of an SmtpAuthResult.");
         }
         catch (SmtpException ex)
@@ -156,7 +156,7 @@ internal sealed partial class SmtpConnection
             SmtpResult reply = ToResult(ex, 535);
             return SmtpAuthResult.Failure(reply.Code, reply.Message ?? "", reply.EnhancedCode);
         }
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        catch (Exception ex) when (!IsAborted)
         {
             SmtpLog.HandlerFailed(_logger, Session.Id, "AUTH", ex);
             return SmtpAuthResult.Failure(451, "Error: internal server error", "4.3.0");

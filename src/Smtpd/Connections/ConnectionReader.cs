@@ -9,7 +9,7 @@ namespace Smtpd;
 /// consumed (an idle connection waits with a zero-byte read and holds none), compacted or grown in place when a
 /// command line does not fit. Lighter than a general stream pipe: no segment chain, no cancellation source per
 /// connection. <see cref="CancelPendingRead"/> is how timeouts and shutdown interrupt a read: it wakes a pending read
-/// through <c>wake</c> (for a socket, shutting down its receive side, which ends reading for good).
+/// (for a socket, by shutting down its receive side, which ends reading for good).
 /// </summary>
 internal sealed class ConnectionReader : PipeReader
 {
@@ -17,7 +17,7 @@ internal sealed class ConnectionReader : PipeReader
     private const int MinimumReadSize = 2048;
 
     private readonly Stream _stream;
-    private readonly Action? _wake;
+    private readonly System.Net.Sockets.Socket? _socket;
     private CancellationTokenSource? _wakeSource;
     private byte[]? _buffer;
     private int _start;
@@ -30,11 +30,11 @@ internal sealed class ConnectionReader : PipeReader
 
     /// <summary>Creates a reader over <paramref name="stream"/>.</summary>
     /// <param name="stream">The transport.</param>
-    /// <param name="wake">Interrupts a pending read of <paramref name="stream"/> (or <see langword="null"/>: a cancellation token is used).</param>
-    public ConnectionReader(Stream stream, Action? wake)
+    /// <param name="socket">The socket under <paramref name="stream"/>: a pending read is woken by shutting down its receive side. Without one a cancellation token is used.</param>
+    public ConnectionReader(Stream stream, System.Net.Sockets.Socket? socket)
     {
         _stream = stream;
-        _wake = wake;
+        _socket = socket;
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ internal sealed class ConnectionReader : PipeReader
     {
         CancellationToken token = cancellationToken;
         CancellationTokenSource? linked = null;
-        if (_wake is null)
+        if (_socket is null)
         {
             _wakeSource ??= new CancellationTokenSource();
             if (cancellationToken.CanBeCanceled)
@@ -183,9 +183,17 @@ internal sealed class ConnectionReader : PipeReader
 
     private void Wake()
     {
-        if (_wake is not null)
+        if (_socket is not null)
         {
-            _wake();
+            try
+            {
+                _socket.Shutdown(System.Net.Sockets.SocketShutdown.Receive);
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // Already closed.
+            }
+
             return;
         }
 

@@ -31,20 +31,9 @@ internal sealed class SocketStream : Stream
         set => throw new NotSupportedException();
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        ValueTask<int> receive;
-        try
-        {
-            receive = _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-        }
-        catch (SocketException ex)
-        {
-            return ValueTask.FromException<int>(new IOException(ex.Message, ex));
-        }
-
-        return receive.IsCompletedSuccessfully ? receive : AwaitReceive(receive);
-    }
+    /// <summary>Receives from the socket; failures surface as <see cref="SocketException"/> (the engine treats them as a lost connection).</summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -114,17 +103,5 @@ internal sealed class SocketStream : Stream
         }
 
         base.Dispose(disposing);
-    }
-
-    private static async ValueTask<int> AwaitReceive(ValueTask<int> receive)
-    {
-        try
-        {
-            return await receive;
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException(ex.Message, ex);
-        }
     }
 }

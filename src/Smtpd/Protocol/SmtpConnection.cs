@@ -44,7 +44,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private ILogger _logger;
     private readonly SmtpMetrics _metrics;
     private readonly bool _isListenerSocket;
-    private readonly CancellationTokenSource _aborted = new();
+    private CancellationTokenSource? _abortSource;
+    private int _abortRequested;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private Socket? _socket;
     private Stream _stream;
@@ -100,7 +101,12 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     public PipeReader Reader => _reader;
 
     /// <summary>Cancelled when the connection is aborted; given to every handler.</summary>
-    public CancellationToken Aborted => _aborted.Token;
+    public CancellationToken Aborted => AbortToken;
+
+    /// <summary>The token handed to handlers; its source is made on first use, so idle connections carry none.</summary>
+    private CancellationToken AbortToken => (Volatile.Read(ref _abortSource) ?? CreateAbortSource()).Token;
+
+    private bool IsAborted => Volatile.Read(ref _abortRequested) == 1;
 
     private long SocketTimeoutMs => _server.SocketTimeoutMs;
 
@@ -113,7 +119,12 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         using CancellationTokenRegistration external = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static s => ((SmtpConnection)s!).Abort(), this)
             : default;
-        using CancellationTokenRegistration stopping = _server.StoppingToken.UnsafeRegister(static s => ((SmtpConnection)s!).Abort(), this);
+        if (_server.StoppingToken.IsCancellationRequested)
+        {
+            // Disposed while this connection was queued: the server's dispose aborts only registered connections.
+            Abort();
+        }
+
         bool sessionStarted = false;
         try
         {
@@ -129,10 +140,145 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 _sessionActivity = SmtpActivities.StartSession(Session);
             }
 
-            if (await StartSessionAsync())
+            if (!await StartSessionAsync())
             {
-                await CommandLoopAsync();
+                return;
             }
+
+            // The command loop, in this method so a connection keeps one async frame alive, not two.
+                while (true)
+                {
+                    ReadResult result;
+                    _inCommandRead = true;
+                    if (_shutdownRequested)
+                    {
+                        await ReplyAndCloseAsync(_replies.ShuttingDown);
+                        return;
+                    }
+
+                    if (_earlyRead is not null || !_reader.TryRead(out result))
+                    {
+                        // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
+                        if (_pendingFlush)
+                        {
+                            await FlushAsync();
+                        }
+
+                        Arm(SocketTimeoutMs, PhaseRead);
+                        try
+                        {
+                            if (_earlyRead is not null)
+                            {
+                                result = await _earlyRead;
+                                _earlyRead = null;
+                            }
+                            else
+                            {
+                                result = await _reader.ReadAsync(CancellationToken.None);
+                            }
+                        }
+                        finally
+                        {
+                            Disarm();
+                        }
+                    }
+
+                    _inCommandRead = false;
+                    if (result.IsCanceled)
+                    {
+                        if (_timedOut)
+                        {
+                            if (!IsIgnored)
+                            {
+                                SmtpLog.TimedOut(_logger, Session.Id, SocketTimeoutMs, Session.RemoteAddress);
+                            }
+
+                            await ReplyAndCloseAsync(_replies.Timeout);
+                            return;
+                        }
+
+                        if (_shutdownRequested)
+                        {
+                            await ReplyAndCloseAsync(_replies.ShuttingDown);
+                            return;
+                        }
+
+                        continue;
+                    }
+
+                    ReadOnlySequence<byte> buffer = result.Buffer;
+                    Outcome outcome = Outcome.Continue;
+                    bool tooLong = false;
+                    while (outcome == Outcome.Continue && TryReadLine(ref buffer, out ReadOnlySequence<byte> line, out tooLong))
+                    {
+                        if (_metrics.CommandDurationEnabled)
+                        {
+                            long commandStart = Stopwatch.GetTimestamp();
+                            outcome = await ExecuteAsync(line);
+                            _metrics.Command(_lastCommand, commandStart);
+                        }
+                        else
+                        {
+                            outcome = await ExecuteAsync(line);
+                        }
+                    }
+
+                    switch (outcome)
+                    {
+                        case Outcome.Data:
+                            _reader.AdvanceTo(buffer.Start);
+                            await FlushAsync();
+                            if (await ReceiveDataAsync() == Outcome.Close)
+                            {
+                                await CloseGracefullyAsync();
+                                return;
+                            }
+
+                            continue;
+
+                        case Outcome.StartTls:
+                            // Everything the client pipelined after STARTTLS in plaintext is dropped, never executed.
+                            _reader.AdvanceTo(buffer.End);
+                            await FlushAsync();
+                            if (!await UpgradeToTlsAsync())
+                            {
+                                return;
+                            }
+
+                            continue;
+
+                        case Outcome.Close:
+                            _reader.AdvanceTo(buffer.End);
+                            await CloseGracefullyAsync();
+                            return;
+                    }
+
+                    if (tooLong)
+                    {
+                        _reader.AdvanceTo(buffer.End);
+                        SmtpLog.ClientMisbehaved(_logger, Session.Id, "command line too long");
+                        await ReplyAndCloseAsync(_replies.LineTooLong);
+                        return;
+                    }
+
+                    if (result.IsCompleted)
+                    {
+                        // The client half-closed: a trailing unterminated line is still a command.
+                        if (!buffer.IsEmpty)
+                        {
+                            ReadOnlySequence<byte> rest = buffer;
+                            buffer = buffer.Slice(buffer.End);
+                            Outcome last = await ExecuteAsync(rest);
+                            _ = last;
+                        }
+
+                        _reader.AdvanceTo(buffer.End);
+                        await FlushAsync();
+                        return;
+                    }
+
+                    _reader.AdvanceTo(buffer.Start, buffer.End);
+                }
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
         {
@@ -165,7 +311,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 }
             }
 
-            _aborted.Dispose();
+            _abortSource?.Dispose();
         }
     }
 
@@ -208,9 +354,10 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// <summary>Tears the transport down at once; pending reads and writes fail.</summary>
     public void Abort()
     {
+        Interlocked.Exchange(ref _abortRequested, 1);
         try
         {
-            _aborted.Cancel();
+            Volatile.Read(ref _abortSource)?.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -225,20 +372,26 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _stream.Dispose();
     }
 
-    /// <summary>A reader over <paramref name="transport"/>; a pending read is woken by shutting the socket's receive side.</summary>
-    private ConnectionReader NewReader(Stream transport) => new(transport, _socket is null ? null : WakeSocket);
-
-    private void WakeSocket()
+    private CancellationTokenSource CreateAbortSource()
     {
-        try
+        var created = new CancellationTokenSource();
+        if (Interlocked.CompareExchange(ref _abortSource, created, null) is { } existing)
         {
-            _socket!.Shutdown(SocketShutdown.Receive);
+            created.Dispose();
+            return existing;
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+
+        // An abort that ran before the source existed found nothing to cancel.
+        if (Volatile.Read(ref _abortRequested) == 1)
         {
-            // Already closed.
+            created.Cancel();
         }
+
+        return created;
     }
+
+    /// <summary>A reader over <paramref name="transport"/>; a pending read is woken by shutting the socket's receive side.</summary>
+    private ConnectionReader NewReader(Stream transport) => new(transport, _socket);
 
     private void Arm(long timeoutMs, int phase)
     {
@@ -273,7 +426,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             // Anything the client sends before the greeting is answered with "You talk too soon".
             _inCommandRead = true;
             _earlyRead = _reader.ReadAsync().AsTask();
-            await Task.Delay(_options.GreetingDelay, _aborted.Token);
+            await Task.Delay(_options.GreetingDelay, AbortToken);
         }
 
         await ResolveClientHostnameAsync();
@@ -339,158 +492,21 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         IReverseDnsResolver resolver = _options.Resolver ?? SystemReverseDnsResolver.Instance;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(AbortToken);
         timeout.CancelAfter(_options.ReverseLookupTimeout);
         try
         {
             IReadOnlyList<string> names = await resolver.ReverseAsync(Session.RemoteAddress, timeout.Token).AsTask()
-                .WaitAsync(_options.ReverseLookupTimeout, _aborted.Token);
+                .WaitAsync(_options.ReverseLookupTimeout, AbortToken);
             string? name = names.Count > 0 ? HostnameRules.Normalize(names[0]) : null;
             if (name is not null)
             {
                 Session.ClientHostname = name;
             }
         }
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        catch (Exception ex) when (!IsAborted)
         {
             SmtpLog.ReverseDnsFailed(_logger, Session.Id, Session.RemoteAddress, ex);
-        }
-    }
-
-    private async Task CommandLoopAsync()
-    {
-        while (true)
-        {
-            ReadResult result;
-            _inCommandRead = true;
-            if (_shutdownRequested)
-            {
-                await ReplyAndCloseAsync(_replies.ShuttingDown);
-                return;
-            }
-
-            if (_earlyRead is not null || !_reader.TryRead(out result))
-            {
-                // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
-                if (_pendingFlush)
-                {
-                    await FlushAsync();
-                }
-
-                Arm(SocketTimeoutMs, PhaseRead);
-                try
-                {
-                    if (_earlyRead is not null)
-                    {
-                        result = await _earlyRead;
-                        _earlyRead = null;
-                    }
-                    else
-                    {
-                        result = await _reader.ReadAsync();
-                    }
-                }
-                finally
-                {
-                    Disarm();
-                }
-            }
-
-            _inCommandRead = false;
-            if (result.IsCanceled)
-            {
-                if (_timedOut)
-                {
-                    if (!IsIgnored)
-                    {
-                        SmtpLog.TimedOut(_logger, Session.Id, SocketTimeoutMs, Session.RemoteAddress);
-                    }
-
-                    await ReplyAndCloseAsync(_replies.Timeout);
-                    return;
-                }
-
-                if (_shutdownRequested)
-                {
-                    await ReplyAndCloseAsync(_replies.ShuttingDown);
-                    return;
-                }
-
-                continue;
-            }
-
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            Outcome outcome = Outcome.Continue;
-            bool tooLong = false;
-            while (outcome == Outcome.Continue && TryReadLine(ref buffer, out ReadOnlySequence<byte> line, out tooLong))
-            {
-                if (_metrics.CommandDurationEnabled)
-                {
-                    long commandStart = Stopwatch.GetTimestamp();
-                    outcome = await ExecuteAsync(line);
-                    _metrics.Command(_lastCommand, commandStart);
-                }
-                else
-                {
-                    outcome = await ExecuteAsync(line);
-                }
-            }
-
-            switch (outcome)
-            {
-                case Outcome.Data:
-                    _reader.AdvanceTo(buffer.Start);
-                    await FlushAsync();
-                    if (await ReceiveDataAsync() == Outcome.Close)
-                    {
-                        await CloseGracefullyAsync();
-                        return;
-                    }
-
-                    continue;
-
-                case Outcome.StartTls:
-                    // Everything the client pipelined after STARTTLS in plaintext is dropped, never executed.
-                    _reader.AdvanceTo(buffer.End);
-                    await FlushAsync();
-                    if (!await UpgradeToTlsAsync())
-                    {
-                        return;
-                    }
-
-                    continue;
-
-                case Outcome.Close:
-                    _reader.AdvanceTo(buffer.End);
-                    await CloseGracefullyAsync();
-                    return;
-            }
-
-            if (tooLong)
-            {
-                _reader.AdvanceTo(buffer.End);
-                SmtpLog.ClientMisbehaved(_logger, Session.Id, "command line too long");
-                await ReplyAndCloseAsync(_replies.LineTooLong);
-                return;
-            }
-
-            if (result.IsCompleted)
-            {
-                // The client half-closed: a trailing unterminated line is still a command.
-                if (!buffer.IsEmpty)
-                {
-                    ReadOnlySequence<byte> rest = buffer;
-                    buffer = buffer.Slice(buffer.End);
-                    Outcome last = await ExecuteAsync(rest);
-                    _ = last;
-                }
-
-                _reader.AdvanceTo(buffer.End);
-                await FlushAsync();
-                return;
-            }
-
-            _reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
@@ -1128,7 +1144,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         SmtpResult result;
         try
         {
-            result = await _server.InvokeDataAsync(message, Session, _aborted.Token);
+            result = await _server.InvokeDataAsync(message, Session, AbortToken);
         }
         catch (Exception ex) when (message.Failure is not null || IsConnectionFailure(ex))
         {
@@ -1146,7 +1162,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
         try
         {
-            await message.DrainAsync(_aborted.Token);
+            await message.DrainAsync(AbortToken);
         }
         catch (Exception ex) when (message.Failure is not null || IsConnectionFailure(ex))
         {
@@ -1318,13 +1334,13 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _handlerArgument = argument;
         try
         {
-            return await handler(this, _aborted.Token);
+            return await handler(this, AbortToken);
         }
         catch (SmtpException ex)
         {
             return ToResult(ex, defaultCode);
         }
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        catch (Exception ex) when (!IsAborted)
         {
             SmtpLog.HandlerFailed(_logger, Session.Id, name, ex);
             return InternalError;

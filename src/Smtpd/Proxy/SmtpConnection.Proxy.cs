@@ -89,7 +89,7 @@ internal sealed partial class SmtpConnection
             SmtpProxyHeader? header = null;
 
             // Peek, so that the bytes after a version 1 line stay in the socket for the session (or for TLS).
-            int peeked = await socket.ReceiveAsync(buffer.AsMemory(0, maxLine), SocketFlags.Peek, _aborted.Token);
+            int peeked = await socket.ReceiveAsync(buffer.AsMemory(0, maxLine), SocketFlags.Peek, AbortToken);
             if (peeked == 0)
             {
                 ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "before");
@@ -182,7 +182,7 @@ internal sealed partial class SmtpConnection
                         }
 
                         consumed += peeked;
-                        peeked = await socket.ReceiveAsync(buffer.AsMemory(consumed, maxLine - consumed), SocketFlags.Peek, _aborted.Token);
+                        peeked = await socket.ReceiveAsync(buffer.AsMemory(consumed, maxLine - consumed), SocketFlags.Peek, AbortToken);
                         if (peeked == 0)
                         {
                             ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
@@ -256,7 +256,7 @@ internal sealed partial class SmtpConnection
     {
         while (!target.IsEmpty)
         {
-            int received = await socket.ReceiveAsync(target, SocketFlags.None, _aborted.Token);
+            int received = await socket.ReceiveAsync(target, SocketFlags.None, AbortToken);
             if (received == 0)
             {
                 return false;
@@ -275,9 +275,9 @@ internal sealed partial class SmtpConnection
         Arm(Math.Min(SocketTimeoutMs, 1000), PhaseAbort);
         try
         {
-            await socket.SendAsync(InvalidProxyHeaderReply, SocketFlags.None, _aborted.Token);
+            await socket.SendAsync(InvalidProxyHeaderReply, SocketFlags.None, AbortToken);
             socket.Shutdown(SocketShutdown.Send);
-            while (await socket.ReceiveAsync(scratch, SocketFlags.None, _aborted.Token) > 0)
+            while (await socket.ReceiveAsync(scratch, SocketFlags.None, AbortToken) > 0)
             {
                 // Discarded.
             }

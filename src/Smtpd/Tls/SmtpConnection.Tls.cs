@@ -186,7 +186,7 @@ internal sealed partial class SmtpConnection
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             _stream = ssl;
             await ssl.AuthenticateAsServerAsync(
-                static (_, hello, state, ct) => ((SmtpConnection)state!).SelectServerOptionsAsync(hello, ct), this, _aborted.Token);
+                static (_, hello, state, ct) => ((SmtpConnection)state!).SelectServerOptionsAsync(hello, ct), this, AbortToken);
             if (context.RequestCert && context.RejectUnauthorized && ssl.RemoteCertificate is null)
             {
                 throw new AuthenticationException("The client sent no certificate.");

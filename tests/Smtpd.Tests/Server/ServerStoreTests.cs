@@ -165,7 +165,7 @@ public class ServerStoreTests
         await client.SendAsync("Subject: retry\r\n\r\nlater\r\n.\r\n");
         Assert.Equal("451 4.3.0 Error: cannot store the message now, try again later", (await client.ReadReplyAsync()).Line);
         Assert.Empty(server.StoreEntries());
-        Assert.Contains("Cannot store the message, answered 451", server.StandardOutput);
+        await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Contains("Cannot store the message, answered 451"), "the store failure in the log");
 
         File.Delete(temporary);
         await StartDataAsync(client, helo: false);
