@@ -3,7 +3,7 @@ namespace Smtpd;
 /// <summary>The envelope of the current transaction: sender, recipients and the MAIL parameters that apply to the message.</summary>
 public sealed class SmtpEnvelope
 {
-    private readonly List<SmtpAddress> _rcptTo = [];
+    private List<SmtpAddress>? _rcptTo;
 
     internal SmtpEnvelope(bool dsn)
     {
@@ -14,7 +14,7 @@ public sealed class SmtpEnvelope
     public SmtpAddress? MailFrom { get; internal set; }
 
     /// <summary>The accepted recipients, unique by case-insensitive address, in the order they were accepted.</summary>
-    public IReadOnlyList<SmtpAddress> RcptTo => _rcptTo;
+    public IReadOnlyList<SmtpAddress> RcptTo => (IReadOnlyList<SmtpAddress>?)_rcptTo ?? [];
 
     /// <summary>The lower-cased <c>BODY</c> parameter: <c>7bit</c> (default) or <c>8bitmime</c>.</summary>
     public string BodyType { get; internal set; } = "7bit";
@@ -28,10 +28,11 @@ public sealed class SmtpEnvelope
     /// <summary>DSN data (<c>RET</c>, <c>ENVID</c>), present only when DSN is enabled.</summary>
     public SmtpEnvelopeDsn? Dsn { get; }
 
-    internal List<SmtpAddress> Recipients => _rcptTo;
+    /// <summary>The list to add recipients to, made with the first one.</summary>
+    internal List<SmtpAddress> Recipients => _rcptTo ??= [];
 
     /// <summary><see langword="true"/> while nothing has been written into this envelope.</summary>
     internal bool IsPristine =>
-        MailFrom is null && _rcptTo.Count == 0 && !SmtpUtf8 && !RequireTls && ReferenceEquals(BodyType, "7bit")
+        MailFrom is null && (_rcptTo is null || _rcptTo.Count == 0) && !SmtpUtf8 && !RequireTls && ReferenceEquals(BodyType, "7bit")
         && (Dsn is null || (Dsn.Ret is null && Dsn.EnvId is null));
 }

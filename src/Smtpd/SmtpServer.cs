@@ -75,6 +75,7 @@ public partial class SmtpServer : IAsyncDisposable
         SocketTimeoutMs = (long)Options.SocketTimeout.TotalMilliseconds;
         long tick = Math.Clamp(SocketTimeoutMs / 10, 10, 1000);
         _heartbeat = TimeProvider.System.CreateTimer(static state => ((SmtpServer)state!).OnHeartbeat(), this, TimeSpan.FromMilliseconds(tick), TimeSpan.FromMilliseconds(tick));
+        HasConnectHandler = Options.OnConnect is not null || IsOverridden(nameof(OnConnectAsync));
         InitializeTls();
     }
 
@@ -108,6 +109,9 @@ public partial class SmtpServer : IAsyncDisposable
     internal CapabilityTable Capabilities { get; }
 
     internal bool[] DisabledCommands { get; }
+
+    /// <summary>Whether a connect handler exists (a delegate or an override); without one, connecting costs no handler call.</summary>
+    internal bool HasConnectHandler { get; }
 
     internal long SocketTimeoutMs { get; }
 
@@ -415,6 +419,11 @@ public partial class SmtpServer : IAsyncDisposable
             }
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075",
+        Justification = "If trimming removed the method's metadata, GetMethod returns null and the handler counts as overridden, which only costs a call.")]
+    private bool IsOverridden(string method) =>
+        GetType().GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)?.DeclaringType != typeof(SmtpServer);
 
     private static bool[] BuildDisabledTable(IList<string> disabled)
     {

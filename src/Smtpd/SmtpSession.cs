@@ -12,13 +12,13 @@ public sealed partial class SmtpSession
     private static readonly string[] TransmissionTypes = BuildTransmissionTypes();
     private Dictionary<object, object?>? _items;
     private object? _error;
+    private SmtpEnvelope? _envelope;
 
     internal SmtpSession(string id, bool lmtp, bool dsn)
     {
         Id = id;
         IsLmtp = lmtp;
         DsnEnabled = dsn;
-        Envelope = new SmtpEnvelope(dsn);
     }
 
     /// <summary>The connection id: 16 characters of base-32 (<c>0-9a-v</c>) from 80 random bits. Every log line of the connection carries it.</summary>
@@ -47,7 +47,7 @@ public sealed partial class SmtpSession
     public string? HostNameAppearsAs { get; internal set; }
 
     /// <summary>The envelope of the current transaction.</summary>
-    public SmtpEnvelope Envelope { get; private set; }
+    public SmtpEnvelope Envelope => _envelope ??= new SmtpEnvelope(DsnEnabled);
 
     /// <summary>1 + the number of DATA transactions completed on this connection (successful or not).</summary>
     public int Transaction { get; internal set; } = 1;
@@ -106,12 +106,12 @@ public sealed partial class SmtpSession
 
     internal bool DsnEnabled { get; }
 
-    /// <summary>Starts a new, empty envelope (the old one stays intact for whoever still holds it).</summary>
+    /// <summary>Starts a new, empty envelope (the old one stays intact for whoever still holds it; the new one is made when first used).</summary>
     internal void ResetEnvelope()
     {
-        if (!Envelope.IsPristine)
+        if (_envelope is { IsPristine: false })
         {
-            Envelope = new SmtpEnvelope(DsnEnabled);
+            _envelope = null;
         }
     }
 

@@ -63,7 +63,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private volatile bool _shutdownRequested;
     private volatile bool _inCommandRead;
     private Task<ReadResult>? _earlyRead;
-    private readonly List<int> _lmtpReplyMap = [];
+    private readonly List<int>? _lmtpReplyMap;
     private long _transactionStart;
     private SmtpCommand _lastCommand;
     private Activity? _sessionActivity;
@@ -76,6 +76,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _replies = server.Replies;
         _logger = server.Logger;
         _metrics = server.Metrics;
+        _lmtpReplyMap = _options.Lmtp ? [] : null;
         _socket = socket;
         _isListenerSocket = isListenerSocket;
         _stream = stream ?? new SocketStream(socket!);
@@ -430,7 +431,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         await ResolveClientHostnameAsync();
-        SmtpResult connect = IsIgnored ? default : await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
+        SmtpResult connect = IsIgnored || !_server.HasConnectHandler ? default
+            : await InvokeHandlerAsync(static (c, ct) => c._server.InvokeConnectAsync(c.Session, ct), "connect", 554);
         if (!connect.IsAccepted)
         {
             WriteResult(connect, enhanced: false);
@@ -848,7 +850,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _reader.WaitForData = true;
         EndTransactionActivity("aborted");
         Session.ResetEnvelope();
-        _lmtpReplyMap.Clear();
+        _lmtpReplyMap?.Clear();
     }
 
     private ValueTask<Outcome> MailFrom(ReadOnlySpan<byte> line)
@@ -1056,7 +1058,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         // LMTP answers once per accepted RCPT command (RFC 2033), even for a repeated address.
-        _lmtpReplyMap.Add(existing);
+        _lmtpReplyMap?.Add(existing);
         Write(_replies.RcptAccepted);
         return Outcome.Continue;
     }
@@ -1215,7 +1217,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
     private void WriteDataReplies(SmtpResult result, bool oversized)
     {
-        int replies = _options.Lmtp ? _lmtpReplyMap.Count : 1;
+        int replies = _lmtpReplyMap?.Count ?? 1;
         for (int i = 0; i < replies; i++)
         {
             if (oversized)
@@ -1227,7 +1229,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
             SmtpResult item = result;
             if (result.RecipientResults is { } perRecipient)
             {
-                int index = _options.Lmtp ? _lmtpReplyMap[i] : 0;
+                int index = _lmtpReplyMap?[i] ?? 0;
                 if (!_options.Lmtp)
                 {
                     // SMTP has one reply: the first refusal, else the first result.
