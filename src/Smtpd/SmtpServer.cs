@@ -163,7 +163,7 @@ public partial class SmtpServer : IAsyncDisposable
     public Task HandleConnectionAsync(Socket socket, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, socket.LocalEndPoint as IPEndPoint, isListenerSocket: false);
+        var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, socket.LocalEndPoint as IPEndPoint);
         return connection.RunAsync(cancellationToken);
     }
 
@@ -180,7 +180,7 @@ public partial class SmtpServer : IAsyncDisposable
     public Task HandleStreamAsync(Stream stream, IPEndPoint? remoteEndPoint = null, IPEndPoint? localEndPoint = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var connection = new SmtpConnection(this, null, stream, remoteEndPoint, localEndPoint, isListenerSocket: false);
+        var connection = new SmtpConnection(this, null, stream, remoteEndPoint, localEndPoint);
         return connection.RunAsync(cancellationToken);
     }
 
@@ -404,7 +404,9 @@ public partial class SmtpServer : IAsyncDisposable
                 socket.NoDelay = true;
             }
 
-            var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, socket.LocalEndPoint as IPEndPoint, isListenerSocket: true);
+            // A listener bound to one address shares its endpoint with every connection (no endpoint object per accept).
+            IPEndPoint? local = listener.SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint;
+            var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, local);
             ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
         }
     }
@@ -447,5 +449,9 @@ public partial class SmtpServer : IAsyncDisposable
         public EndPoint EndPoint { get; } = endPoint;
 
         public Task? AcceptLoop { get; set; }
+
+        /// <summary>The bound endpoint when it names one address (not a wildcard), so connections can share it.</summary>
+        public IPEndPoint? SharedLocalEndPoint { get; } =
+            endPoint is IPEndPoint ip && !ip.Address.Equals(IPAddress.Any) && !ip.Address.Equals(IPAddress.IPv6Any) ? ip : null;
     }
 }

@@ -43,7 +43,6 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private readonly ReplyTable _replies;
     private ILogger _logger;
     private readonly SmtpMetrics _metrics;
-    private readonly bool _isListenerSocket;
     private CancellationTokenSource? _abortSource;
     private int _abortRequested;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -69,7 +68,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private Activity? _sessionActivity;
     private Activity? _transactionActivity;
 
-    public SmtpConnection(SmtpServer server, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local, bool isListenerSocket)
+    public SmtpConnection(SmtpServer server, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
     {
         _server = server;
         _options = server.Options;
@@ -78,7 +77,6 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _metrics = server.Metrics;
         _lmtpReplyMap = _options.Lmtp ? [] : null;
         _socket = socket;
-        _isListenerSocket = isListenerSocket;
         _stream = stream ?? new SocketStream(socket!);
         _reader = NewReader(_stream);
         _writer = new ConnectionWriter(_stream);
@@ -146,140 +144,50 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 return;
             }
 
-            // The command loop, in this method so a connection keeps one async frame alive, not two.
-                while (true)
+            // The command loop. The wait for input is here, so an idle connection keeps one small async frame alive.
+            while (true)
+            {
+                ReadResult result;
+                _inCommandRead = true;
+                if (_shutdownRequested)
                 {
-                    ReadResult result;
-                    _inCommandRead = true;
-                    if (_shutdownRequested)
+                    await ReplyAndCloseAsync(_replies.ShuttingDown);
+                    return;
+                }
+
+                if (_earlyRead is not null || !_reader.TryRead(out result))
+                {
+                    // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
+                    if (_pendingFlush)
                     {
-                        await ReplyAndCloseAsync(_replies.ShuttingDown);
-                        return;
+                        await FlushAsync();
                     }
 
-                    if (_earlyRead is not null || !_reader.TryRead(out result))
+                    Arm(SocketTimeoutMs, PhaseRead);
+                    try
                     {
-                        // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
-                        if (_pendingFlush)
+                        if (_earlyRead is not null)
                         {
-                            await FlushAsync();
-                        }
-
-                        Arm(SocketTimeoutMs, PhaseRead);
-                        try
-                        {
-                            if (_earlyRead is not null)
-                            {
-                                result = await _earlyRead;
-                                _earlyRead = null;
-                            }
-                            else
-                            {
-                                result = await _reader.ReadAsync(CancellationToken.None);
-                            }
-                        }
-                        finally
-                        {
-                            Disarm();
-                        }
-                    }
-
-                    _inCommandRead = false;
-                    if (result.IsCanceled)
-                    {
-                        if (_timedOut)
-                        {
-                            if (!IsIgnored)
-                            {
-                                SmtpLog.TimedOut(_logger, Session.Id, SocketTimeoutMs, Session.RemoteAddress);
-                            }
-
-                            await ReplyAndCloseAsync(_replies.Timeout);
-                            return;
-                        }
-
-                        if (_shutdownRequested)
-                        {
-                            await ReplyAndCloseAsync(_replies.ShuttingDown);
-                            return;
-                        }
-
-                        continue;
-                    }
-
-                    ReadOnlySequence<byte> buffer = result.Buffer;
-                    Outcome outcome = Outcome.Continue;
-                    bool tooLong = false;
-                    while (outcome == Outcome.Continue && TryReadLine(ref buffer, out ReadOnlySequence<byte> line, out tooLong))
-                    {
-                        if (_metrics.CommandDurationEnabled)
-                        {
-                            long commandStart = Stopwatch.GetTimestamp();
-                            outcome = await ExecuteAsync(line);
-                            _metrics.Command(_lastCommand, commandStart);
+                            result = await _earlyRead;
+                            _earlyRead = null;
                         }
                         else
                         {
-                            outcome = await ExecuteAsync(line);
+                            result = await _reader.ReadAsync(CancellationToken.None);
                         }
                     }
-
-                    switch (outcome)
+                    finally
                     {
-                        case Outcome.Data:
-                            _reader.AdvanceTo(buffer.Start);
-                            await FlushAsync();
-                            if (await ReceiveDataAsync() == Outcome.Close)
-                            {
-                                await CloseGracefullyAsync();
-                                return;
-                            }
-
-                            continue;
-
-                        case Outcome.StartTls:
-                            // Everything the client pipelined after STARTTLS in plaintext is dropped, never executed.
-                            _reader.AdvanceTo(buffer.End);
-                            await FlushAsync();
-                            if (!await UpgradeToTlsAsync())
-                            {
-                                return;
-                            }
-
-                            continue;
-
-                        case Outcome.Close:
-                            _reader.AdvanceTo(buffer.End);
-                            await CloseGracefullyAsync();
-                            return;
+                        Disarm();
                     }
-
-                    if (tooLong)
-                    {
-                        _reader.AdvanceTo(buffer.End);
-                        SmtpLog.ClientMisbehaved(_logger, Session.Id, "command line too long");
-                        await ReplyAndCloseAsync(_replies.LineTooLong);
-                        return;
-                    }
-
-                    if (result.IsCompleted)
-                    {
-                        // The client half-closed: a trailing unterminated line is still a command.
-                        if (!buffer.IsEmpty)
-                        {
-                            ReadOnlySequence<byte> rest = buffer;
-                            buffer = buffer.Slice(buffer.End);
-                            Outcome last = await ExecuteAsync(rest);
-                            _ = last;
-                        }
-
-                        _reader.AdvanceTo(buffer.End);
-                        await FlushAsync();
-                        return;
-                    }
-
-                    _reader.AdvanceTo(buffer.Start, buffer.End);
                 }
+
+                _inCommandRead = false;
+                if (!await HandleInputAsync(result))
+                {
+                    return;
+                }
+            }
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
         {
@@ -510,6 +418,101 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         {
             SmtpLog.ReverseDnsFailed(_logger, Session.Id, Session.RemoteAddress, ex);
         }
+    }
+
+    /// <summary>Runs the commands in what was read (and the message, after DATA); <see langword="false"/> when the connection must end.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandleInputAsync(ReadResult result)
+    {
+        if (result.IsCanceled)
+        {
+            if (_timedOut)
+            {
+                if (!IsIgnored)
+                {
+                    SmtpLog.TimedOut(_logger, Session.Id, SocketTimeoutMs, Session.RemoteAddress);
+                }
+
+                await ReplyAndCloseAsync(_replies.Timeout);
+                return false;
+            }
+
+            if (_shutdownRequested)
+            {
+                await ReplyAndCloseAsync(_replies.ShuttingDown);
+                return false;
+            }
+
+            return true;
+        }
+
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        Outcome outcome = Outcome.Continue;
+        bool tooLong = false;
+        while (outcome == Outcome.Continue && TryReadLine(ref buffer, out ReadOnlySequence<byte> line, out tooLong))
+        {
+            if (_metrics.CommandDurationEnabled)
+            {
+                long commandStart = Stopwatch.GetTimestamp();
+                outcome = await ExecuteAsync(line);
+                _metrics.Command(_lastCommand, commandStart);
+            }
+            else
+            {
+                outcome = await ExecuteAsync(line);
+            }
+        }
+
+        switch (outcome)
+        {
+            case Outcome.Data:
+                _reader.AdvanceTo(buffer.Start);
+                await FlushAsync();
+                if (await ReceiveDataAsync() == Outcome.Close)
+                {
+                    await CloseGracefullyAsync();
+                    return false;
+                }
+
+                return true;
+
+            case Outcome.StartTls:
+                // Everything the client pipelined after STARTTLS in plaintext is dropped, never executed.
+                _reader.AdvanceTo(buffer.End);
+                await FlushAsync();
+                return await UpgradeToTlsAsync();
+
+            case Outcome.Close:
+                _reader.AdvanceTo(buffer.End);
+                await CloseGracefullyAsync();
+                return false;
+        }
+
+        if (tooLong)
+        {
+            _reader.AdvanceTo(buffer.End);
+            SmtpLog.ClientMisbehaved(_logger, Session.Id, "command line too long");
+            await ReplyAndCloseAsync(_replies.LineTooLong);
+            return false;
+        }
+
+        if (result.IsCompleted)
+        {
+            // The client half-closed: a trailing unterminated line is still a command.
+            if (!buffer.IsEmpty)
+            {
+                ReadOnlySequence<byte> rest = buffer;
+                buffer = buffer.Slice(buffer.End);
+                _ = await ExecuteAsync(rest);
+            }
+
+            _reader.AdvanceTo(buffer.End);
+            await FlushAsync();
+            return false;
+        }
+
+        _reader.AdvanceTo(buffer.Start, buffer.End);
+        return true;
     }
 
     /// <summary>Splits off the next line (LF or CRLF ended; one CR before the LF is removed).</summary>

@@ -49,7 +49,7 @@ public class AuthUnitTests
     private static async Task<SmtpAuthResult> XClientAsync(Action<SmtpServerOptions> configure, string username)
     {
         await using var server = new SmtpServer(TestServer.Defaults(configure));
-        var connection = new SmtpConnection(server, null, new MemoryStream(), new IPEndPoint(IPAddress.Loopback, 1), null, isListenerSocket: false);
+        var connection = new SmtpConnection(server, null, new MemoryStream(), new IPEndPoint(IPAddress.Loopback, 1), null);
         return await connection.AuthenticateForXClientAsync(username);
     }
 
