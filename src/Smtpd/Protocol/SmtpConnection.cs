@@ -173,6 +173,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                         }
                         else
                         {
+                            await _reader.WaitForDataAsync();
                             result = await _reader.ReadAsync(CancellationToken.None);
                         }
                     }
