@@ -14,6 +14,9 @@ namespace Smtpd;
 internal sealed class ConnectionReader : PipeReader
 {
     private const int BufferSize = 16384;
+
+    /// <summary>While a transaction is in flight (<see cref="WaitForData"/> off) a message may be streaming: larger reads, fewer system calls.</summary>
+    private const int TransactionBufferSize = 65536;
     private const int MinimumReadSize = 2048;
 
     private readonly Stream _stream;
@@ -242,7 +245,7 @@ internal sealed class ConnectionReader : PipeReader
     {
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            _buffer = ArrayPool<byte>.Shared.Rent(WaitForData ? BufferSize : TransactionBufferSize);
             _start = _end = 0;
         }
         else if (_buffer.Length - _end < MinimumReadSize)

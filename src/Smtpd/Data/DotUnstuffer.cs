@@ -64,24 +64,28 @@ internal struct DotUnstuffer
                         return i;
                     }
 
+                    // Only a dot right after a line feed matters (stuffing or the terminator): copy everything up to
+                    // the next "\n." in one piece, found by a vectorised two-byte search.
                     int span = Math.Min(input.Length - i, capacity - o);
                     ReadOnlySpan<byte> chunk = input.Slice(i, span);
-                    int lf = chunk.IndexOf((byte)'\n');
-                    int take = lf < 0 ? span : lf + 1;
+                    int lfDot = chunk.IndexOf("\n."u8);
+                    int take = lfDot < 0 ? span : lfDot + 1;
                     if (!discard)
                     {
                         chunk[..take].CopyTo(output[o..]);
                     }
 
-                    if (lf < 0)
+                    byte last = chunk[take - 1];
+                    if (last == (byte)'\n')
                     {
-                        _prevCr = chunk[take - 1] == (byte)'\r';
+                        // A line starts: the next byte (maybe in the next read) decides about a dot.
+                        bool crBefore = take > 1 ? chunk[take - 2] == (byte)'\r' : _prevCr;
+                        _state = crBefore ? State.LineStartCrLf : State.LineStartLf;
+                        _prevCr = false;
                     }
                     else
                     {
-                        bool crBefore = lf > 0 ? chunk[lf - 1] == (byte)'\r' : _prevCr;
-                        _state = crBefore ? State.LineStartCrLf : State.LineStartLf;
-                        _prevCr = false;
+                        _prevCr = last == (byte)'\r';
                     }
 
                     i += take;

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
+using Smtpd.Tests.Auth;
+using Smtpd.Tests.Tls;
+
+namespace Smtpd.Tests.Telemetry;
+
+/// <summary>What a dotnet-counters user sees: every instrument that docs/telemetry.md names is published and moves.</summary>
+public partial class TelemetryDocumentationTests
+{
+    [GeneratedRegex(@"^\| `(smtpd\.[a-z_.]+)` \|", RegexOptions.Multiline)]
+    private static partial Regex InstrumentRow();
+
+    private static string RepositoryFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Smtpd.slnx")))
+            {
+                return Path.Combine(dir.FullName, relative);
+            }
+        }
+
+        throw new FileNotFoundException("The repository root (Smtpd.slnx) was not found above the test binaries.");
+    }
+
+    private sealed class Meters : IMeterFactory
+    {
+        public ConcurrentBag<Meter> Created { get; } = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            Created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (Meter meter in Created)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Every_documented_instrument_is_published_and_measured()
+    {
+        string[] documented = InstrumentRow().Matches(File.ReadAllText(RepositoryFile("docs/telemetry.md"))).Select(m => m.Groups[1].Value).ToArray();
+        Assert.True(documented.Length >= 11, $"docs/telemetry.md lists {documented.Length} instruments");
+
+        using var meters = new Meters();
+        var published = new ConcurrentDictionary<string, bool>();
+        var measured = new ConcurrentDictionary<string, bool>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (meters.Created.Contains(instrument.Meter) && instrument.Meter.Name == SmtpTelemetry.MeterName)
+                {
+                    published[instrument.Name] = true;
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((i, _, _, _) => measured[i.Name] = true);
+        listener.SetMeasurementEventCallback<double>((i, _, _, _) => measured[i.Name] = true);
+        listener.Start();
+
+        await using (var server = await TestServer.StartAsync(o =>
+        {
+            o.MeterFactory = meters;
+            o.MaxClients = 1;
+            o.Certificate = TestPki.Shared.Server;
+            o.AuthMethods = [SmtpAuthMethods.Plain];
+            o.OnAuth = new SmtpPasswordAuthenticator(new Dictionary<string, string> { [AuthServer.User] = AuthServer.Password }).AuthenticateAsync;
+        }))
+        {
+            await using (var client = await TlsTestClient.ConnectAsync(server.EndPoint))
+            {
+                Assert.Equal(220, (await client.ReadReplyAsync()).Code);
+                await client.CommandAsync("EHLO x");
+                Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+                await client.HandshakeAsync();
+                await client.CommandAsync("EHLO x");
+                Assert.Equal(235, (await client.CommandAsync("AUTH PLAIN " + AuthServer.PlainToken)).Code);
+                Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c>")).Code);
+                Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@b.c>")).Code);
+                Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+                Assert.Equal(250, (await client.CommandAsync("hello\r\n.")).Code);
+
+                await using (var refused = await server.ConnectAsync(readGreeting: false))
+                {
+                    Assert.Equal(421, (await refused.ReadReplyAsync()).Code);
+                }
+
+                Assert.Equal(221, (await client.CommandAsync("QUIT")).Code);
+            }
+
+            await Connections.ConnectionManagementTests.WaitUntil(() => measured.ContainsKey("smtpd.connection.duration") && server.Server.ConnectionCount == 0);
+        }
+
+        Assert.All(documented, name => Assert.True(published.ContainsKey(name), $"{name} is documented but not published"));
+        Assert.All(documented, name => Assert.True(measured.ContainsKey(name), $"{name} is documented but recorded nothing"));
+        Assert.All(published.Keys, name => Assert.Contains(name, documented));
+    }
+}
