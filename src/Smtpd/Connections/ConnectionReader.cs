@@ -13,10 +13,11 @@ namespace Smtpd;
 /// </summary>
 internal sealed class ConnectionReader : PipeReader
 {
-    private const int BufferSize = 16384;
+    /// <summary>The buffer for commands: small, since a connection between commands may hold it.</summary>
+    public const int CommandReadSize = 4096;
 
-    /// <summary>While a transaction is in flight (<see cref="WaitForData"/> off) a message may be streaming: larger reads, fewer system calls.</summary>
-    private const int TransactionBufferSize = 65536;
+    /// <summary>The buffer while a message streams in: large reads, fewer system calls.</summary>
+    public const int MessageReadSize = 65536;
     private const int MinimumReadSize = 2048;
 
     private readonly Stream _stream;
@@ -46,6 +47,9 @@ internal sealed class ConnectionReader : PipeReader
     /// transaction is in flight: the client is known to be sending, and the zero-byte read would cost system calls.
     /// </summary>
     public bool WaitForData { get; set; } = true;
+
+    /// <summary>The size of the buffer to rent for the next read (<see cref="CommandReadSize"/> or <see cref="MessageReadSize"/>).</summary>
+    public int ReadSize { get; set; } = CommandReadSize;
 
     private ReadOnlySequence<byte> Buffered => _buffer is null || _start == _end ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
 
@@ -190,6 +194,13 @@ internal sealed class ConnectionReader : PipeReader
         if (_start == _end)
         {
             _start = _end = 0;
+
+            // A message buffer goes back once drained; waiting for the next command takes a small one.
+            if (_buffer.Length > ReadSize)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
         }
     }
 
@@ -245,7 +256,7 @@ internal sealed class ConnectionReader : PipeReader
     {
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(WaitForData ? BufferSize : TransactionBufferSize);
+            _buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
             _start = _end = 0;
         }
         else if (_buffer.Length - _end < MinimumReadSize)

@@ -849,9 +849,10 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     }
 
     /// <summary>The session reset of the reference (<c>_resetSession</c>): a new envelope; HELO identity and user are kept.</summary>
-    private void ResetSession()
+    /// <param name="clientContinues">After DATA the client usually sends its next command at once: read it without a readiness wait (a small buffer is held meanwhile).</param>
+    private void ResetSession(bool clientContinues = false)
     {
-        _reader.WaitForData = true;
+        _reader.WaitForData = !clientContinues;
         EndTransactionActivity("aborted");
         Session.ResetEnvelope();
         _lmtpReplyMap?.Clear();
@@ -1146,6 +1147,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// <summary>Receives the message into the DATA handler and answers it. Returns <see cref="Outcome.Close"/> when the connection must end.</summary>
     private async ValueTask<Outcome> ReceiveDataAsync()
     {
+        _reader.ReadSize = ConnectionReader.MessageReadSize;
         var message = new SmtpDataStream(this, _options.Size);
         SmtpResult result;
         try
@@ -1194,7 +1196,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         EndTransactionActivity(accepted ? "accepted" : "refused");
         Session.Transaction++;
         _unrecognizedCount = 0;
-        ResetSession();
+        _reader.ReadSize = ConnectionReader.CommandReadSize;
+        ResetSession(clientContinues: true);
         return _closeAfterReply ? Outcome.Close : Outcome.Continue;
     }
 
