@@ -6,30 +6,10 @@ namespace Smtpd.Tests.Auth;
 /// <summary>AUTH decisions move the <c>smtpd.auth.attempts</c> counter, tagged by mechanism and result.</summary>
 public class AuthMetricsTests
 {
-    private sealed class Factory : IMeterFactory
-    {
-        public ConcurrentBag<Meter> Meters { get; } = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            Meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (Meter meter in Meters)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     [Fact]
     public async Task Successes_and_refusals_are_counted_by_mechanism()
     {
-        using var factory = new Factory();
+        using var factory = new TestMeterFactory();
         var attempts = new ConcurrentQueue<(string Mechanism, string Result)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

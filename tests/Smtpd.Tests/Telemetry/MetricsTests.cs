@@ -42,30 +42,10 @@ public class MetricsTests
         public void Dispose() => _listener.Dispose();
     }
 
-    private sealed class Factory : IMeterFactory
-    {
-        public List<Meter> Meters { get; } = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            Meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (Meter meter in Meters)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     [Fact]
     public async Task Connections_messages_bytes_and_durations_are_measured()
     {
-        using var factory = new Factory();
+        using var factory = new TestMeterFactory();
         using var recorder = new Recorder(meter => factory.Meters.Contains(meter));
         await using (var server = await TestServer.StartAsync(o =>
         {

@@ -25,40 +25,20 @@ public partial class TelemetryDocumentationTests
         throw new FileNotFoundException("The repository root (Smtpd.slnx) was not found above the test binaries.");
     }
 
-    private sealed class Meters : IMeterFactory
-    {
-        public ConcurrentBag<Meter> Created { get; } = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            Created.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (Meter meter in Created)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     [Fact]
     public async Task Every_documented_instrument_is_published_and_measured()
     {
         string[] documented = InstrumentRow().Matches(File.ReadAllText(RepositoryFile("docs/telemetry.md"))).Select(m => m.Groups[1].Value).ToArray();
         Assert.True(documented.Length >= 11, $"docs/telemetry.md lists {documented.Length} instruments");
 
-        using var meters = new Meters();
+        using var meters = new TestMeterFactory();
         var published = new ConcurrentDictionary<string, bool>();
         var measured = new ConcurrentDictionary<string, bool>();
         using var listener = new MeterListener
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (meters.Created.Contains(instrument.Meter) && instrument.Meter.Name == SmtpTelemetry.MeterName)
+                if (meters.Meters.Contains(instrument.Meter) && instrument.Meter.Name == SmtpTelemetry.MeterName)
                 {
                     published[instrument.Name] = true;
                     l.EnableMeasurementEvents(instrument);

@@ -5,30 +5,10 @@ namespace Smtpd.Tests.Tls;
 
 public class TlsMetricsTests
 {
-    private sealed class OwnMeters : IMeterFactory
-    {
-        public ConcurrentBag<Meter> Meters { get; } = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            Meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (Meter meter in Meters)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     [Fact]
     public async Task Handshakes_and_tls_refusals_are_measured()
     {
-        using var meters = new OwnMeters();
+        using var meters = new TestMeterFactory();
         var measurements = new ConcurrentQueue<(string Instrument, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener
         {

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Smtpd;
 
 /// <summary>
@@ -7,38 +5,13 @@ namespace Smtpd;
 /// name is the authorization identity (<c>a=</c>). A refused token gets the JSON error challenge (§3.2.2); the client's
 /// dummy answer (<c>^A</c>) then gets <c>535 Error: Username and Password not accepted</c>.
 /// </summary>
-internal sealed class OAuthBearerMechanism : SaslServerMechanism
+internal sealed class OAuthBearerMechanism : BearerTokenMechanism
 {
-    private const string DefaultError = """{"status":"invalid_token"}""";
-    private bool _awaitingErrorAcknowledgement;
-
     public override string Name => SmtpAuthMethods.OAuthBearer;
 
-    public override SaslStep Start(string? initialResponse) =>
-        initialResponse is null ? SaslStep.Challenge("") : Parse(initialResponse);
+    protected override string DefaultError => """{"status":"invalid_token"}""";
 
-    public override SaslStep Continue(string line)
-    {
-        if (_awaitingErrorAcknowledgement)
-        {
-            return SaslStep.Failed(535, TokenNotAccepted);
-        }
-
-        return IsCancel(line) ? SaslStep.Aborted : Parse(line);
-    }
-
-    public override SaslStep Complete(SmtpAuthResult result)
-    {
-        if (result.IsSuccess || result.Code != 0 || result.ScramCredentials is not null)
-        {
-            return base.Complete(result);
-        }
-
-        _awaitingErrorAcknowledgement = true;
-        return SaslStep.Challenge(Convert.ToBase64String(Encoding.UTF8.GetBytes(result.OAuthError ?? DefaultError)));
-    }
-
-    private static SaslStep Parse(string base64)
+    protected override SaslStep Parse(string base64)
     {
         string message = DecodeText(base64);
         int header = ParseGs2Header(message, out string? authorizationIdentity);

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Smtpd;
 
 /// <summary>
@@ -7,38 +5,14 @@ namespace Smtpd;
 /// JSON error challenge <c>334 &lt;base64 JSON&gt;</c>; the client's next line (normally empty) then gets
 /// <c>535 Error: Username and Password not accepted</c>.
 /// </summary>
-internal sealed class XOAuth2Mechanism : SaslServerMechanism
+internal sealed class XOAuth2Mechanism : BearerTokenMechanism
 {
-    private bool _awaitingErrorAcknowledgement;
-
     public override string Name => SmtpAuthMethods.XOAuth2;
 
-    public override SaslStep Start(string? initialResponse) =>
-        initialResponse is null ? SaslStep.Challenge("") : Parse(initialResponse);
+    // The reference sends the JSON of the handler's data, "{}" when there is none.
+    protected override string DefaultError => "{}";
 
-    public override SaslStep Continue(string line)
-    {
-        if (_awaitingErrorAcknowledgement)
-        {
-            return SaslStep.Failed(535, TokenNotAccepted);
-        }
-
-        return IsCancel(line) ? SaslStep.Aborted : Parse(line);
-    }
-
-    public override SaslStep Complete(SmtpAuthResult result)
-    {
-        if (result.IsSuccess || result.Code != 0 || result.ScramCredentials is not null)
-        {
-            return base.Complete(result);
-        }
-
-        // The reference sends the JSON of the handler's data, "{}" when there is none.
-        _awaitingErrorAcknowledgement = true;
-        return SaslStep.Challenge(Convert.ToBase64String(Encoding.UTF8.GetBytes(result.OAuthError ?? "{}")));
-    }
-
-    private static SaslStep Parse(string base64)
+    protected override SaslStep Parse(string base64)
     {
         string? username = null;
         string? token = null;
