@@ -300,6 +300,7 @@ public partial class SmtpServer : IAsyncDisposable
     /// <param name="message">The dot-unstuffed message as it arrives.</param>
     /// <param name="session">The session with the envelope of this transaction.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     protected virtual async ValueTask<SmtpResult> OnDataAsync(SmtpDataStream message, SmtpSession session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

@@ -132,6 +132,7 @@ public sealed class SmtpDataStream : Stream
     }
 
     /// <summary>Reads and discards the rest of the message.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
         while (!_unstuffer.IsEnded)
@@ -156,6 +157,7 @@ public sealed class SmtpDataStream : Stream
     /// <inheritdoc/>
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
     {
         ReadResult result;

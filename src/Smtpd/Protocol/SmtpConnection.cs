@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
@@ -422,7 +423,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     }
 
     /// <summary>Runs the commands in what was read (and the message, after DATA); <see langword="false"/> when the connection must end.</summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleInputAsync(ReadResult result)
     {
         if (result.IsCanceled)
@@ -956,6 +957,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         return CompleteMailFromAsync(sender);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> CompleteMailFromAsync(SmtpAddress sender)
     {
         SmtpResult result = await InvokeHandlerAsync(static (c, ct) => c._server.InvokeMailFromAsync((SmtpAddress)c._handlerArgument!, c.Session, ct), "MAIL FROM", 550, sender);
@@ -1042,6 +1044,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         return CompleteRcptToAsync(recipient);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> CompleteRcptToAsync(SmtpAddress recipient)
     {
         SmtpResult result = await InvokeHandlerAsync(static (c, ct) => c._server.InvokeRcptToAsync((SmtpAddress)c._handlerArgument!, c.Session, ct), "RCPT TO", 550, recipient);
@@ -1145,6 +1148,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     }
 
     /// <summary>Receives the message into the DATA handler and answers it. Returns <see cref="Outcome.Close"/> when the connection must end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> ReceiveDataAsync()
     {
         _reader.ReadSize = ConnectionReader.MessageReadSize;
@@ -1310,6 +1314,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     }
 
     /// <summary>Reads for the DATA stream under the idle timeout; a timeout or abort fails the read.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadResult> ReadDataAsync(CancellationToken cancellationToken)
     {
         Arm(SocketTimeoutMs, PhaseRead);
@@ -1338,6 +1343,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     /// Runs a handler with the reference's error rules: <see cref="SmtpException"/> becomes its reply (code defaulting
     /// to <paramref name="defaultCode"/>), any other exception <c>451 4.3.0</c> (logged); the connection goes on.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<SmtpResult> InvokeHandlerAsync(Func<SmtpConnection, CancellationToken, ValueTask<SmtpResult>> handler, string name, int defaultCode, object? argument = null)
     {
         _handlerArgument = argument;
@@ -1464,6 +1470,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         await CloseGracefullyAsync();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync()
     {
         if (_closed)
