@@ -270,6 +270,10 @@ def render(runs, machine):
         out.append("")
     out.append(SETUP)
     out.append(HOW_TO_READ)
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis, encoding="utf-8") as f:
+            out.append(f.read().rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
