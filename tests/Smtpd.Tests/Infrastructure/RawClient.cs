@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Smtpd.Tests;
 
@@ -14,14 +13,12 @@ public sealed record Reply(int Code, IReadOnlyList<string> Lines)
 }
 
 /// <summary>A byte-exact SMTP client over a raw socket, for protocol edge cases.</summary>
-public sealed class RawClient : IAsyncDisposable
+public sealed class RawClient : LineClient
 {
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
     private readonly Socket _socket;
-    private readonly byte[] _buffer = new byte[65536];
-    private readonly MemoryStream _pending = new();
 
     private RawClient(Socket socket)
+        : base(65536)
     {
         _socket = socket;
     }
@@ -44,12 +41,7 @@ public sealed class RawClient : IAsyncDisposable
         return new RawClient(socket);
     }
 
-    public Task SendAsync(string text) => SendBytesAsync(Encoding.UTF8.GetBytes(text));
-
-    /// <summary>Sends <paramref name="line"/> followed by CRLF.</summary>
-    public Task SendLineAsync(string line) => SendAsync(line + "\r\n");
-
-    public async Task SendBytesAsync(byte[] bytes)
+    public override async Task SendBytesAsync(byte[] bytes)
     {
         int sent = 0;
         while (sent < bytes.Length)
@@ -58,109 +50,19 @@ public sealed class RawClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a line and reads one reply.</summary>
-    public async Task<Reply> CommandAsync(string line)
-    {
-        await SendLineAsync(line);
-        return await ReadReplyAsync();
-    }
-
-    /// <summary>Reads one complete reply (all continuation lines).</summary>
-    public async Task<Reply> ReadReplyAsync(TimeSpan? timeout = null)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            string? line = await ReadLineAsync(timeout ?? DefaultTimeout);
-            if (line is null)
-            {
-                throw new IOException("Connection closed while waiting for a reply" + (lines.Count > 0 ? $" after: {string.Join(" | ", lines)}" : ""));
-            }
-
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return new Reply(int.Parse(line.AsSpan(0, 3)), lines);
-            }
-        }
-    }
-
-    /// <summary>Reads a line (without CRLF), or <see langword="null"/> at end of stream.</summary>
-    public async Task<string?> ReadLineAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            byte[] data = _pending.ToArray();
-            int lf = Array.IndexOf(data, (byte)'\n');
-            if (lf >= 0)
-            {
-                _pending.SetLength(0);
-                _pending.Write(data, lf + 1, data.Length - lf - 1);
-                int end = lf > 0 && data[lf - 1] == '\r' ? lf - 1 : lf;
-                return Encoding.UTF8.GetString(data, 0, end);
-            }
-
-            int n;
-            try
-            {
-                n = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"No line within {timeout.TotalSeconds} s; received so far: '{Encoding.UTF8.GetString(data)}'");
-            }
-            catch (SocketException)
-            {
-                n = 0;
-            }
-
-            if (n == 0)
-            {
-                if (data.Length > 0)
-                {
-                    _pending.SetLength(0);
-                    return Encoding.UTF8.GetString(data);
-                }
-
-                return null;
-            }
-
-            _pending.Write(_buffer, 0, n);
-        }
-    }
-
-    /// <summary>True when the server closes the connection (EOF or reset) within <paramref name="timeout"/> without sending more.</summary>
-    public async Task<bool> IsClosedAsync(TimeSpan? timeout = null)
+    protected override async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {
-            string? line = await ReadLineAsync(timeout ?? DefaultTimeout);
-            return line is null;
+            return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
         }
-        catch (TimeoutException)
+        catch (SocketException)
         {
-            return false;
+            return 0;
         }
     }
 
-    /// <summary>Everything the server sends until it closes the connection.</summary>
-    public async Task<string> ReadToEndAsync(TimeSpan? timeout = null)
-    {
-        var text = new StringBuilder();
-        while (true)
-        {
-            string? line = await ReadLineAsync(timeout ?? DefaultTimeout);
-            if (line is null)
-            {
-                return text.ToString();
-            }
-
-            text.Append(line).Append('\n');
-        }
-    }
-
-    public async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         try
         {
@@ -174,6 +76,6 @@ public sealed class RawClient : IAsyncDisposable
         }
 
         _socket.Dispose();
-        await Task.CompletedTask;
+        return default;
     }
 }

@@ -5,20 +5,6 @@ namespace Smtpd.Tests.Proxy;
 
 public class XClientTests
 {
-    /// <summary>The reference's XCLIENT option set: AUTH off, XCLIENT and XFORWARD for every peer.</summary>
-    private static async Task<(TestServer Server, SessionRecorder Recorder)> StartAsync(Action<SmtpServerOptions>? configure = null)
-    {
-        var recorder = new SessionRecorder();
-        TestServer server = await TestServer.StartAsync(o =>
-        {
-            recorder.Attach(o);
-            o.UseXClient = true;
-            o.UseXForward = true;
-            configure?.Invoke(o);
-        });
-        return (server, recorder);
-    }
-
     [Fact]
     public async Task Not_enabled_answers_550_to_both_commands()
     {
@@ -34,7 +20,7 @@ public class XClientTests
     [Fact]
     public async Task Untrusted_peer_is_refused_sees_no_advertisement_and_keeps_its_session()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync(o =>
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync(o =>
         {
             o.UseXClient = new[] { "10.0.0.0/8" };
             o.UseXForward = new[] { "10.0.0.0/8", "2001:db8::/32" };
@@ -56,7 +42,7 @@ public class XClientTests
     [Fact]
     public async Task Trusted_range_sees_only_the_commands_it_is_trusted_for()
     {
-        TestServer server = (await StartAsync(o =>
+        TestServer server = (await XCommandServer.StartAsync(o =>
         {
             o.UseXClient = new[] { "127.0.0.0/8" };
             o.UseXForward = new[] { "10.0.0.0/8" };
@@ -75,7 +61,7 @@ public class XClientTests
     [InlineData("203.0.113.5", false)]
     public async Task Trust_is_decided_on_the_client_the_PROXY_header_announced(string announced, bool trusted)
     {
-        TestServer server = (await StartAsync(o =>
+        TestServer server = (await XCommandServer.StartAsync(o =>
         {
             o.UseProxy = true;
             o.UseXClient = new[] { "192.0.2.0/24" };
@@ -92,7 +78,7 @@ public class XClientTests
     [Fact]
     public async Task Opt_in_extensions_are_listed_in_the_reference_order()
     {
-        TestServer server = (await StartAsync(o =>
+        TestServer server = (await XCommandServer.StartAsync(o =>
         {
             o.HideENHANCEDSTATUSCODES = false;
             o.HideDSN = false;
@@ -110,7 +96,7 @@ public class XClientTests
     [Fact]
     public async Task Address_change_re_greets_and_the_client_must_EHLO_again()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO proxy.example.com")).Code);
@@ -129,7 +115,7 @@ public class XClientTests
     [Fact]
     public async Task After_an_address_change_both_commands_are_refused()
     {
-        TestServer server = (await StartAsync()).Server;
+        TestServer server = (await XCommandServer.StartAsync()).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(220, (await client.CommandAsync("XCLIENT ADDR=192.0.2.1")).Code);
@@ -140,7 +126,7 @@ public class XClientTests
     [Fact]
     public async Task Enhanced_codes_mark_the_refusals_but_not_the_greeting()
     {
-        TestServer server = (await StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("220 mx.test ESMTP", (await client.CommandAsync("XCLIENT ADDR=192.0.2.1")).Line);
@@ -151,7 +137,7 @@ public class XClientTests
     [Fact]
     public async Task Greeting_after_XCLIENT_carries_the_banner()
     {
-        TestServer server = (await StartAsync(o => o.Banner = "welcome")).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.Banner = "welcome")).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("220 mx.test ESMTP welcome", (await client.CommandAsync("XCLIENT ADDR=192.0.2.1")).Line);
@@ -160,7 +146,7 @@ public class XClientTests
     [Fact]
     public async Task Refused_during_a_transaction()
     {
-        TestServer server = (await StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -184,7 +170,7 @@ public class XClientTests
     [InlineData("XCLIENT NAME=-bad.example", "Error: Bad command parameter syntax. Invalid hostname")]
     public async Task Bad_attributes_get_501(string command, string text)
     {
-        TestServer server = (await StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("501 5.5.4 " + text, (await client.CommandAsync(command)).Line);
@@ -193,7 +179,7 @@ public class XClientTests
     [Fact]
     public async Task Overlong_host_name_gets_501()
     {
-        TestServer server = (await StartAsync()).Server;
+        TestServer server = (await XCommandServer.StartAsync()).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("501 Error: Bad command parameter syntax. Invalid hostname", (await client.CommandAsync("XCLIENT NAME=" + new string('a', 600) + ".example.com")).Line);
@@ -202,7 +188,7 @@ public class XClientTests
     [Fact]
     public async Task Every_attribute_is_checked_before_any_is_applied()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(501, (await client.CommandAsync("XCLIENT NAME=good.example.com PORT=99 ADDR=bad")).Code);
@@ -217,7 +203,7 @@ public class XClientTests
     [Fact]
     public async Task Attributes_are_decoded_recorded_and_applied()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         int clientPort = ((IPEndPoint)client.Socket.LocalEndPoint!).Port;
@@ -243,7 +229,7 @@ public class XClientTests
     [Fact]
     public async Task Name_and_port_alone_keep_the_greeting_and_XCLIENT_available()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -261,7 +247,7 @@ public class XClientTests
     [Fact]
     public async Task Empty_or_unavailable_name_falls_back_to_the_bracketed_address()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(220, (await client.CommandAsync("XCLIENT NAME=real.example.com")).Code);
@@ -276,7 +262,7 @@ public class XClientTests
     [Fact]
     public async Task Works_before_any_greeting_command()
     {
-        TestServer server = (await StartAsync()).Server;
+        TestServer server = (await XCommandServer.StartAsync()).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("220 mx.test ESMTP", (await client.CommandAsync("xclient addr=192.0.2.1")).Line);
@@ -285,7 +271,7 @@ public class XClientTests
     [Fact]
     public async Task Disabled_command_is_unknown_and_not_advertised()
     {
-        TestServer server = (await StartAsync(o => o.DisabledCommands = ["AUTH", "XCLIENT"])).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.DisabledCommands = ["AUTH", "XCLIENT"])).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Reply ehlo = await client.CommandAsync("EHLO x");
@@ -298,7 +284,7 @@ public class XClientTests
     public async Task Attribute_changes_are_logged_with_the_peer()
     {
         var logger = new ListLogger();
-        TestServer server = (await StartAsync(o => o.Logger = logger)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.Logger = logger)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(220, (await client.CommandAsync("XCLIENT ADDR=192.0.2.1 NAME=[UNAVAILABLE]")).Code);

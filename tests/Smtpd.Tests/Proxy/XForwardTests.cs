@@ -4,23 +4,10 @@ namespace Smtpd.Tests.Proxy;
 
 public class XForwardTests
 {
-    private static async Task<(TestServer Server, SessionRecorder Recorder)> StartAsync(Action<SmtpServerOptions>? configure = null)
-    {
-        var recorder = new SessionRecorder();
-        TestServer server = await TestServer.StartAsync(o =>
-        {
-            recorder.Attach(o);
-            o.UseXClient = true;
-            o.UseXForward = true;
-            configure?.Invoke(o);
-        });
-        return (server, recorder);
-    }
-
     [Fact]
     public async Task Every_attribute_is_accepted_decoded_and_applied()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync(o => o.HideENHANCEDSTATUSCODES = false);
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false);
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO relay.example.com")).Code);
@@ -44,7 +31,7 @@ public class XForwardTests
     [Fact]
     public async Task Unavailable_values_change_nothing_but_are_recorded()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -66,7 +53,7 @@ public class XForwardTests
     [InlineData("XFORWARD NAME=[TEMPUNAVAIL]", "Error: Bad command parameter syntax. Invalid hostname")]
     public async Task Bad_attributes_get_501(string command, string text)
     {
-        TestServer server = (await StartAsync()).Server;
+        TestServer server = (await XCommandServer.StartAsync()).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("501 " + text, (await client.CommandAsync(command)).Line);
@@ -75,7 +62,7 @@ public class XForwardTests
     [Fact]
     public async Task Refused_during_a_transaction()
     {
-        TestServer server = (await StartAsync()).Server;
+        TestServer server = (await XCommandServer.StartAsync()).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -86,7 +73,7 @@ public class XForwardTests
     [Fact]
     public async Task Forwarded_HELO_name_stands_in_for_a_greeting()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("XFORWARD HELO=Origin.Example")).Code);
@@ -99,7 +86,7 @@ public class XForwardTests
     [Fact]
     public async Task Several_commands_accumulate_and_the_original_address_is_kept()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -119,7 +106,7 @@ public class XForwardTests
     [Fact]
     public async Task Forwarded_client_is_exposed_and_an_XCLIENT_address_then_wins()
     {
-        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync();
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("XFORWARD ADDR=192.0.2.1 NAME=client.example.com PORT=1234 HELO=helo.example.com")).Code);
@@ -149,7 +136,7 @@ public class XForwardTests
     public async Task Attribute_changes_are_logged_with_the_peer()
     {
         var logger = new ListLogger();
-        TestServer server = (await StartAsync(o => o.Logger = logger)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.Logger = logger)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("XFORWARD ADDR=192.0.2.1 IDENT=Q1")).Code);

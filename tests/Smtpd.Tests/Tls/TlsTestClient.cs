@@ -3,7 +3,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 
 namespace Smtpd.Tests.Tls;
 
@@ -11,15 +10,13 @@ namespace Smtpd.Tests.Tls;
 /// A byte-exact SMTP client that can switch to TLS (STARTTLS, or implicit TLS from the first byte) with a chosen
 /// server name and client certificate. It accepts any server certificate and remembers the one it got.
 /// </summary>
-public sealed class TlsTestClient : IAsyncDisposable
+public sealed class TlsTestClient : LineClient
 {
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
     private readonly Socket _socket;
-    private readonly byte[] _buffer = new byte[16384];
-    private readonly MemoryStream _pending = new();
     private Stream _stream;
 
     private TlsTestClient(Socket socket)
+        : base(16384)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
@@ -31,9 +28,6 @@ public sealed class TlsTestClient : IAsyncDisposable
 
     /// <summary>The certificate the server presented in the last handshake.</summary>
     public X509Certificate2? ServerCertificate { get; private set; }
-
-    /// <summary>Bytes received but not consumed yet (must be empty when a handshake starts).</summary>
-    public int PendingBytes => (int)_pending.Length;
 
     public static async Task<TlsTestClient> ConnectAsync(IPEndPoint endPoint)
     {
@@ -80,96 +74,25 @@ public sealed class TlsTestClient : IAsyncDisposable
         _stream = ssl;
     }
 
-    public Task SendAsync(string text) => SendBytesAsync(Encoding.UTF8.GetBytes(text));
-
-    public async Task SendBytesAsync(byte[] bytes)
+    public override async Task SendBytesAsync(byte[] bytes)
     {
         await _stream.WriteAsync(bytes);
         await _stream.FlushAsync();
     }
 
-    public Task SendLineAsync(string line) => SendAsync(line + "\r\n");
-
-    public async Task<Reply> CommandAsync(string line)
-    {
-        await SendLineAsync(line);
-        return await ReadReplyAsync();
-    }
-
-    public async Task<Reply> ReadReplyAsync(TimeSpan? timeout = null)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            string? line = await ReadLineAsync(timeout ?? DefaultTimeout)
-                ?? throw new IOException("Connection closed while waiting for a reply" + (lines.Count > 0 ? $" after: {string.Join(" | ", lines)}" : ""));
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return new Reply(int.Parse(line.AsSpan(0, 3)), lines);
-            }
-        }
-    }
-
-    /// <summary>A line without CRLF, or <see langword="null"/> at the end of the stream (or a reset).</summary>
-    public async Task<string?> ReadLineAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            byte[] data = _pending.ToArray();
-            int lf = Array.IndexOf(data, (byte)'\n');
-            if (lf >= 0)
-            {
-                _pending.SetLength(0);
-                _pending.Write(data, lf + 1, data.Length - lf - 1);
-                int end = lf > 0 && data[lf - 1] == '\r' ? lf - 1 : lf;
-                return Encoding.UTF8.GetString(data, 0, end);
-            }
-
-            int n;
-            try
-            {
-                n = await _stream.ReadAsync(_buffer, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"No line within {timeout.TotalSeconds} s; received so far: '{Encoding.UTF8.GetString(data)}'");
-            }
-            catch (IOException)
-            {
-                n = 0;
-            }
-
-            if (n == 0)
-            {
-                if (data.Length > 0)
-                {
-                    _pending.SetLength(0);
-                    return Encoding.UTF8.GetString(data);
-                }
-
-                return null;
-            }
-
-            _pending.Write(_buffer, 0, n);
-        }
-    }
-
-    /// <summary>True when the server ends the connection within <paramref name="timeout"/> without sending another line.</summary>
-    public async Task<bool> IsClosedAsync(TimeSpan? timeout = null)
+    protected override async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {
-            return await ReadLineAsync(timeout ?? DefaultTimeout) is null;
+            return await _stream.ReadAsync(buffer, cancellationToken);
         }
-        catch (TimeoutException)
+        catch (IOException)
         {
-            return false;
+            return 0;
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         try
         {
