@@ -78,8 +78,6 @@ internal sealed class MessageStore
         string jsonFinal = Path.Combine(Root, id + ".json");
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         SafeFileHandle? eml = null;
-        bool emlRenamed = false;
-        bool jsonRenamed = false;
         bool committed = false;
         try
         {
@@ -119,21 +117,14 @@ internal sealed class MessageStore
             }
 
             await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
-            FlushToDisk(eml, emlTemporary);
-            eml.Dispose();
+            byte[] envelope = EnvelopeJson.Build(session, message.ByteLength);
+            SafeFileHandle written = eml;
             eml = null;
 
-            using (SafeFileHandle json = CreateTemporaryFile(jsonTemporary))
-            {
-                await WriteAsync(json, EnvelopeJson.Build(session, message.ByteLength), 0, jsonTemporary, cancellationToken);
-                FlushToDisk(json, jsonTemporary);
-            }
-
-            Io(() => File.Move(emlTemporary, emlFinal), emlFinal);
-            emlRenamed = true;
-            Io(() => File.Move(jsonTemporary, jsonFinal), jsonFinal);
-            jsonRenamed = true;
-            Io(() => DirectorySync.Flush(Root), Root);
+            // fsync, rename and the folder flush have no asynchronous form: they run as one work item on the thread
+            // pool, never on the thread that resumed this method (with inline socket completions, a socket event
+            // thread that serves other connections). Once started, the commit is not cancelled halfway.
+            await Task.Run(() => Commit(written, envelope, emlTemporary, jsonTemporary, emlFinal, jsonFinal), CancellationToken.None);
             committed = true;
             return id;
         }
@@ -143,10 +134,35 @@ internal sealed class MessageStore
             ArrayPool<byte>.Shared.Return(buffer);
             if (!committed)
             {
-                DeleteQuietly(emlRenamed ? emlFinal : emlTemporary);
-                DeleteQuietly(jsonRenamed ? jsonFinal : jsonTemporary);
+                // Ids are unique, so a final name that exists here is this message's own, renamed before a later step failed.
+                DeleteQuietly(emlTemporary);
+                DeleteQuietly(jsonTemporary);
+                DeleteQuietly(emlFinal);
+                DeleteQuietly(jsonFinal);
             }
         }
+    }
+
+    /// <summary>
+    /// Makes the message durable: flushes the written <c>.eml</c>, writes and flushes the <c>.json</c>, renames both into
+    /// the store (the <c>.eml</c> first) and flushes the store folder. Blocking calls: runs on the thread pool.
+    /// </summary>
+    private void Commit(SafeFileHandle eml, byte[] envelope, string emlTemporary, string jsonTemporary, string emlFinal, string jsonFinal)
+    {
+        using (eml)
+        {
+            FlushToDisk(eml, emlTemporary);
+        }
+
+        using (SafeFileHandle json = CreateTemporaryFile(jsonTemporary))
+        {
+            Io(() => RandomAccess.Write(json, envelope, 0), jsonTemporary);
+            FlushToDisk(json, jsonTemporary);
+        }
+
+        Io(() => File.Move(emlTemporary, emlFinal), emlFinal);
+        Io(() => File.Move(jsonTemporary, jsonFinal), jsonFinal);
+        Io(() => DirectorySync.Flush(Root), Root);
     }
 
     private SafeFileHandle CreateTemporaryFile(string path)
@@ -180,10 +196,7 @@ internal sealed class MessageStore
         }
     }
 
-    /// <summary>
-    /// fsync. There is no asynchronous fsync in .NET: the call blocks the pool thread this handler runs on for the
-    /// duration of the flush, which is the price of acknowledging only what is on disk.
-    /// </summary>
+    /// <summary>fsync: blocks its thread for the duration of the flush (there is none asynchronous), the price of acknowledging only what is on disk.</summary>
     private static void FlushToDisk(SafeFileHandle file, string path) => Io(() => RandomAccess.FlushToDisk(file), path);
 
     private static void Io(Action operation, string path)
