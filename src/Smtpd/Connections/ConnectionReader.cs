@@ -32,6 +32,7 @@ internal sealed class ConnectionReader : PipeReader
     private int _cancelRequested;
     private int _reading;
     private bool _waited;
+    private int _readSize = CommandReadSize;
 
     /// <summary>Creates a reader over <paramref name="stream"/>.</summary>
     /// <param name="stream">The transport.</param>
@@ -49,7 +50,21 @@ internal sealed class ConnectionReader : PipeReader
     public bool WaitForData { get; set; } = true;
 
     /// <summary>The size of the buffer to rent for the next read (<see cref="CommandReadSize"/> or <see cref="MessageReadSize"/>).</summary>
-    public int ReadSize { get; set; } = CommandReadSize;
+    /// <remarks>Lowering it gives back a larger buffer that holds nothing, so a connection waiting after a message holds a small one.</remarks>
+    public int ReadSize
+    {
+        get => _readSize;
+        set
+        {
+            _readSize = value;
+            if (_buffer is not null && _start == _end && _buffer.Length > value)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+                _start = _end = 0;
+            }
+        }
+    }
 
     private ReadOnlySequence<byte> Buffered => _buffer is null || _start == _end ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
 
@@ -256,6 +271,14 @@ internal sealed class ConnectionReader : PipeReader
     {
         if (_buffer is null)
         {
+            _buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+            _start = _end = 0;
+        }
+        else if (_start == _end && _buffer.Length < ReadSize)
+        {
+            // Nothing buffered and larger reads wanted (a message starts): the command buffer makes way for one of
+            // ReadSize, so a message of a few KiB arrives in one system call rather than in command-sized pieces.
+            ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
             _start = _end = 0;
         }
