@@ -284,8 +284,9 @@ SETUP = """## Setup
 builds the sinks and the generator in Release, makes a throw-away certificate for STARTTLS, and runs every workload
 against every server. To iterate: `bench/run --quick` (counts × 0.1, one repetition), `--workloads W2,W2-pipe`,
 `--servers smtpd,smtp-sink`, `--reps N`, `--scale F`; `bench/run --help` lists everything. Reduced runs write only
-to `bench/results/<date-time>/` unless `--docs` is given. The micro-benchmarks of the parser, the DATA scanner and
-the reply writer are separate: `dotnet run -c Release --project bench/Smtpd.Benchmarks -- --filter '*'`.
+to `bench/results/<date-time>/` unless `--docs` is given. The micro-benchmarks (parser, DATA scanner, reply writer,
+secret comparison, whole in-memory sessions; allocations per command) are separate: `bench/micro` writes
+[micro-benchmarks.md](micro-benchmarks.md).
 
 | server | what runs | settings |
 |---|---|---|
