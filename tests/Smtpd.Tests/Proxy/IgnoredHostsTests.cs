@@ -4,6 +4,21 @@ namespace Smtpd.Tests.Proxy;
 
 public class IgnoredHostsTests
 {
+    /// <summary>A server that records connection events and log lines, ignoring <paramref name="ignoredHosts"/>.</summary>
+    private static async Task<(TestServer Server, SessionRecorder Recorder, ListLogger Logger)> StartAsync(bool useProxy, params string[] ignoredHosts)
+    {
+        var recorder = new SessionRecorder();
+        var logger = new ListLogger();
+        TestServer server = await TestServer.StartAsync(o =>
+        {
+            recorder.Attach(o);
+            o.Logger = logger;
+            o.UseProxy = useProxy;
+            o.IgnoredHosts = ignoredHosts;
+        });
+        return (server, recorder, logger);
+    }
+
     private static async Task SendMessageAsync(RawClient client)
     {
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -18,14 +33,8 @@ public class IgnoredHostsTests
     [Fact]
     public async Task Ignored_peer_is_served_but_not_logged_and_raises_no_connection_handlers()
     {
-        var recorder = new SessionRecorder();
-        var logger = new ListLogger();
-        await using var server = await TestServer.StartAsync(o =>
-        {
-            recorder.Attach(o);
-            o.Logger = logger;
-            o.IgnoredHosts = ["127.0.0.2", "192.0.2.0/24"];
-        });
+        (TestServer server, SessionRecorder recorder, ListLogger logger) = await StartAsync(false, "127.0.0.2", "192.0.2.0/24");
+        await using var _ = server;
         int linesBefore = logger.Entries.Count;
         await using (var ignored = await RawClient.ConnectFromAsync(IPAddress.Parse("127.0.0.2"), server.EndPoint))
         {
@@ -54,15 +63,8 @@ public class IgnoredHostsTests
     [Fact]
     public async Task Client_announced_by_a_PROXY_header_is_what_is_checked()
     {
-        var recorder = new SessionRecorder();
-        var logger = new ListLogger();
-        await using var server = await TestServer.StartAsync(o =>
-        {
-            recorder.Attach(o);
-            o.Logger = logger;
-            o.UseProxy = true;
-            o.IgnoredHosts = ["192.0.2.0/25"];
-        });
+        (TestServer server, SessionRecorder recorder, ListLogger logger) = await StartAsync(true, "192.0.2.0/25");
+        await using var _ = server;
         int linesBefore = logger.Entries.Count;
         await using (var ignored = await server.ConnectAsync(readGreeting: false))
         {
@@ -89,15 +91,8 @@ public class IgnoredHostsTests
     [Fact]
     public async Task Health_check_with_a_LOCAL_header_from_an_ignored_balancer_is_silent_while_its_clients_are_not()
     {
-        var recorder = new SessionRecorder();
-        var logger = new ListLogger();
-        await using var server = await TestServer.StartAsync(o =>
-        {
-            recorder.Attach(o);
-            o.Logger = logger;
-            o.UseProxy = true;
-            o.IgnoredHosts = ["127.0.0.1"];
-        });
+        (TestServer server, SessionRecorder recorder, ListLogger logger) = await StartAsync(true, "127.0.0.1");
+        await using var _ = server;
         int linesBefore = logger.Entries.Count;
         await using (var check = await server.ConnectAsync(readGreeting: false))
         {
