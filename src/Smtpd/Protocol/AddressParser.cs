@@ -256,8 +256,12 @@ internal static class AddressParser
             return null;
         }
 
-        string? normalizedDomain = ValidateDomain(domain, out bool changed);
-        return normalizedDomain is null ? null : changed ? string.Concat(local, "@", normalizedDomain) : path.ToString();
+        if (!TryValidateDomain(domain, out string? normalizedDomain))
+        {
+            return null;
+        }
+
+        return normalizedDomain is null ? path.ToString() : string.Concat(local, "@", normalizedDomain);
     }
 
     private static bool IsSourceRoute(ReadOnlySpan<char> route)
@@ -274,49 +278,52 @@ internal static class AddressParser
         return true;
     }
 
-    /// <summary>Checks a domain; returns it normalised (IPv6 literal canonical, IDNA decoded) with <paramref name="changed"/> set, or unchanged as "" with <paramref name="changed"/> false.</summary>
-    private static string? ValidateDomain(ReadOnlySpan<char> domain, out bool changed)
+    /// <summary>
+    /// Checks a domain. <paramref name="normalized"/> is the rewritten domain when it must change (IPv6 literal made
+    /// canonical, IDNA labels decoded), <see langword="null"/> when it stays as it is.
+    /// </summary>
+    private static bool TryValidateDomain(ReadOnlySpan<char> domain, out string? normalized)
     {
-        changed = true;
+        normalized = null;
         if (domain[0] == '[')
         {
             if (domain[^1] != ']')
             {
-                return null;
+                return false;
             }
 
             ReadOnlySpan<char> literal = domain[1..^1];
             if (literal.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase))
             {
                 string? canonical = IpText.CanonicalIPv6(literal[5..]);
-                return canonical is null ? null : "[IPv6:" + canonical + "]";
+                normalized = canonical is null ? null : "[IPv6:" + canonical + "]";
+                return canonical is not null;
             }
 
-            changed = false;
-            return IpText.IsStrictIPv4(literal) ? "" : null;
+            return IpText.IsStrictIPv4(literal);
         }
 
         foreach (char c in domain)
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c == '.' || c == '-' || c >= '\u0080'))
             {
-                return null;
+                return false;
             }
         }
 
         if (domain[0] == '.' || domain[^1] == '.' || domain.Contains("..", StringComparison.Ordinal)
             || domain.Contains(".-", StringComparison.Ordinal) || domain.Contains("-.", StringComparison.Ordinal))
         {
-            return null;
+            return false;
         }
 
         if (!domain.Contains("xn--", StringComparison.Ordinal))
         {
-            changed = false;
-            return "";
+            return true;
         }
 
-        return DecodeIdn(domain.ToString());
+        normalized = DecodeIdn(domain.ToString());
+        return normalized is not null;
     }
 
     /// <summary>Converts <c>xn--</c> labels to Unicode; <see langword="null"/> when a conversion fails.</summary>
