@@ -1182,8 +1182,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         }
 
         bool oversized = _options.RejectOversized && message.SizeExceeded;
-        WriteDataReplies(result, oversized);
-        bool accepted = !oversized && (result.RecipientResults?.Any(r => r.IsAccepted) ?? result.IsAccepted);
+        bool accepted = WriteDataReplies(result, oversized);
         _metrics.Message(accepted, message.ByteLength, _transactionStart);
         string description = oversized ? "552 message too big" : DescribeResult(result);
         LogTransaction(message.ByteLength, description);
@@ -1226,8 +1225,10 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         return Outcome.Close;
     }
 
-    private void WriteDataReplies(SmtpResult result, bool oversized)
+    /// <summary>Writes the reply (LMTP: one per accepted recipient); <see langword="true"/> when at least one of them accepts the message.</summary>
+    private bool WriteDataReplies(SmtpResult result, bool oversized)
     {
+        bool anyAccepted = false;
         int replies = _lmtpReplyMap?.Count ?? 1;
         for (int i = 0; i < replies; i++)
         {
@@ -1262,6 +1263,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 }
             }
 
+            anyAccepted |= item.IsAccepted;
             if (!item.IsAccepted)
             {
                 WriteResult(item);
@@ -1276,6 +1278,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 Write(_options.Lmtp ? _replies.MessageAccepted : _replies.MessageQueued);
             }
         }
+
+        return anyAccepted;
     }
 
     private static SmtpResult InternalError => SmtpResult.Reject(451, "Error: internal server error", "4.3.0");

@@ -95,6 +95,37 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task An_smtp_message_refused_for_one_of_its_recipients_is_counted_as_refused()
+    {
+        using var factory = new TestMeterFactory();
+        using var recorder = new Recorder(meter => factory.Meters.Contains(meter));
+        await using (var server = await TestServer.StartAsync(o =>
+        {
+            o.MeterFactory = factory;
+            o.DisabledCommands = ["AUTH"];
+            o.OnData = async (stream, s, ct) =>
+            {
+                await stream.CopyToAsync(Stream.Null, ct);
+                return SmtpResult.PerRecipient(SmtpResult.Accept(), SmtpResult.Reject(550, "Mailbox full"));
+            };
+        }))
+        {
+            await using var client = await server.ConnectAsync();
+            await client.CommandAsync("EHLO x");
+            await client.CommandAsync("MAIL FROM:<a@b.c>");
+            await client.CommandAsync("RCPT TO:<r@b.c>");
+            await client.CommandAsync("RCPT TO:<q@b.c>");
+            await client.CommandAsync("DATA");
+            await client.SendAsync("body\r\n.\r\n");
+            Assert.Equal("550 Mailbox full", (await client.ReadReplyAsync()).Line);
+            await client.CommandAsync("QUIT");
+        }
+
+        Assert.Equal(0, recorder.Sum("smtpd.messages", "smtpd.message.result", "accepted"));
+        Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "refused"));
+    }
+
+    [Fact]
     public async Task Sessions_and_transactions_are_traced()
     {
         var activities = new ConcurrentQueue<Activity>();
