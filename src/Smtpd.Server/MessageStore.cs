@@ -171,9 +171,16 @@ internal sealed class MessageStore
         Io(
             () =>
             {
-                // Recreated if someone removed it while the server runs.
-                Directory.CreateDirectory(TemporaryFolder);
-                handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                try
+                {
+                    handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    // Someone removed the folder while the server runs (Prepare made it): make it again, once.
+                    Directory.CreateDirectory(TemporaryFolder);
+                    handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                }
             },
             path);
         return handle!;

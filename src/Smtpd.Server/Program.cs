@@ -97,6 +97,8 @@ internal static class Program
                 options.Logger = NullLogger.Instance;
             }
 
+            // A message over size is always refused, with the library's 552 (the store keeps nothing of it).
+            options.RejectOversized = true;
             ConfigureAuthentication(options, settings);
         });
         return builder.Build();

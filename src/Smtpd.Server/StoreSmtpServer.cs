@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 
 namespace Smtpd.Server;
@@ -34,7 +33,9 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
             string? id = await store.StoreAsync(message, session, Options.Name, cancellationToken);
             if (id is null)
             {
-                return SmtpResult.Reject(552, "Error: message exceeds fixed maximum message size " + Options.Size.ToString(CultureInfo.InvariantCulture), "5.3.4");
+                // Over size: the program sets RejectOversized, so the library answers with its own 552 5.3.4 whatever
+                // this returns; the refusal keeps the handler's result truthful.
+                return SmtpResult.Reject(552, "Error: message too big", "5.3.4");
             }
 
             return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);

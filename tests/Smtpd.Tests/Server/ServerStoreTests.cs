@@ -219,6 +219,18 @@ public class ServerStoreTests
         Assert.True(File.Exists(recent));
     }
 
+    [Fact]
+    public async Task A_temporary_folder_removed_while_running_is_made_again()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync();
+        Directory.Delete(Path.Combine(server.Store, ".tmp"));
+        await using RawClient client = await ConnectAsync(server);
+        await StartDataAsync(client);
+        await client.SendAsync("Subject: after the folder went\r\n\r\nstill stored\r\n.\r\n");
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal(2, server.StoreEntries().Length);
+    }
+
     private static Task<RawClient> ConnectAsync(ServerProcess server) => ConnectAndGreetAsync(server);
 
     internal static async Task<RawClient> ConnectAndGreetAsync(ServerProcess server)
