@@ -53,7 +53,7 @@ public static class SmtpServerConfiguration
         ["maxAllowedUnauthenticatedCommands"] = BindUnauthenticatedLimit,
     };
 
-    /// <summary>Is <paramref name="key"/> a setting that <see cref="Bind"/> or <see cref="ReadEndPoints"/> reads (or refuses as not supported yet)?</summary>
+    /// <summary>Is <paramref name="key"/> a setting that <see cref="Bind"/> or <see cref="ReadEndPoints"/> reads?</summary>
     /// <param name="key">A configuration key, any case.</param>
     public static bool IsSetting(string key) =>
         string.Equals(key, ListenKey, StringComparison.OrdinalIgnoreCase)
@@ -62,7 +62,7 @@ public static class SmtpServerConfiguration
     /// <summary>Sets every option present in <paramref name="configuration"/> on <paramref name="options"/>; absent ones keep their values.</summary>
     /// <param name="configuration">The section holding the settings.</param>
     /// <param name="options">The options to change.</param>
-    /// <exception cref="SmtpConfigurationException">A value cannot be used, or the option is not supported yet.</exception>
+    /// <exception cref="SmtpConfigurationException">A value cannot be used.</exception>
     public static void Bind(IConfiguration configuration, SmtpServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -96,18 +96,9 @@ public static class SmtpServerConfiguration
         }
     }
 
-    private static TrustedPeers ReadTrustedPeers(IConfigurationSection setting)
-    {
-        try
-        {
-            // The entries themselves are checked by the SmtpServer constructor (an ArgumentException naming the option).
-            return setting.GetChildren().Any() ? TrustedPeers.Of(ReadList(setting)) : TrustedPeers.Parse(setting.Value);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new SmtpConfigurationException($"{setting.Path}: {ex.Message.ReplaceLineEndings(" ")}", ex);
-        }
-    }
+    /// <summary>The entries themselves are checked by the SmtpServer constructor (an ArgumentException naming the option).</summary>
+    private static TrustedPeers ReadTrustedPeers(IConfigurationSection setting) =>
+        setting.GetChildren().Any() ? TrustedPeers.Of(ReadList(setting)) : TrustedPeers.Parse(setting.Value);
 
     private static void BindUnauthenticatedLimit(IConfigurationSection setting, SmtpServerOptions options)
     {
@@ -198,9 +189,8 @@ public static class SmtpServerConfiguration
 
     private static bool IsBindable(Type type)
     {
-        type = Nullable.GetUnderlyingType(type) ?? type;
         return type == typeof(string) || type == typeof(bool) || type == typeof(int) || type == typeof(long)
-            || type == typeof(double) || type == typeof(TimeSpan) || type.IsEnum || type == typeof(IList<string>);
+            || type == typeof(TimeSpan) || type.IsEnum || type == typeof(IList<string>);
     }
 
     private static object? Convert(IConfigurationSection setting, Type type)
@@ -217,45 +207,39 @@ public static class SmtpServerConfiguration
                 throw new SmtpConfigurationException($"{setting.Path}: expected a single value, found a section");
             }
 
-            return Nullable.GetUnderlyingType(type) is not null || !type.IsValueType ? null : throw Invalid(setting, "a value");
+            return !type.IsValueType ? null : throw Invalid(setting, "a value");
         }
 
-        Type target = Nullable.GetUnderlyingType(type) ?? type;
         text = text.Trim();
-        if (target == typeof(string))
+        if (type == typeof(string))
         {
             return setting.Value;
         }
 
-        if (target == typeof(bool))
+        if (type == typeof(bool))
         {
             return ParseBool(setting, text);
         }
 
-        if (target == typeof(int))
+        if (type == typeof(int))
         {
             return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) ? n : throw Invalid(setting, "a whole number");
         }
 
-        if (target == typeof(long))
+        if (type == typeof(long))
         {
             return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) ? n : throw Invalid(setting, "a whole number");
         }
 
-        if (target == typeof(double))
-        {
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d : throw Invalid(setting, "a number");
-        }
-
-        if (target == typeof(TimeSpan))
+        if (type == typeof(TimeSpan))
         {
             return ParseTime(setting, text);
         }
 
         // Flags (sslProtocols: "Tls12, Tls13") combine members; other enums take exactly one.
-        return Enum.TryParse(target, text, ignoreCase: true, out object? member) && (target.IsDefined(typeof(FlagsAttribute), false) || Enum.IsDefined(target, member!))
+        return Enum.TryParse(type, text, ignoreCase: true, out object? member) && (type.IsDefined(typeof(FlagsAttribute), false) || Enum.IsDefined(type, member!))
             ? member
-            : throw Invalid(setting, "one of " + string.Join(", ", Enum.GetNames(target)));
+            : throw Invalid(setting, "one of " + string.Join(", ", Enum.GetNames(type)));
     }
 
     /// <summary>Milliseconds (the reference's unit), or a .NET time span such as <c>00:00:30</c>.</summary>
