@@ -269,6 +269,7 @@ public partial class SmtpServer : IAsyncDisposable
         }
 
         _ownedLoggerFactory?.Dispose();
+        Metrics.Dispose();
         _stopping.Dispose();
         GC.SuppressFinalize(this);
     }

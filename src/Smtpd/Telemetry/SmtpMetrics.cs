@@ -7,7 +7,7 @@ namespace Smtpd;
 /// The server's instruments (OpenTelemetry-style names, as Kestrel's): connections, refusals, TLS, AUTH, messages,
 /// bytes and durations. Every recording checks <c>Enabled</c> first, so an unobserved server pays nothing.
 /// </summary>
-internal sealed class SmtpMetrics
+internal sealed class SmtpMetrics : IDisposable
 {
     private static readonly object?[] CommandTags = Enum.GetNames<SmtpCommand>().Select(n => (object?)(n == "Unknown" ? "_OTHER" : n.ToUpperInvariant())).ToArray();
 
@@ -22,10 +22,12 @@ internal sealed class SmtpMetrics
     private readonly Counter<long> _receivedBytes;
     private readonly Histogram<double> _commandDuration;
     private readonly Histogram<double> _transactionDuration;
+    private readonly Meter? _ownedMeter;
 
     public SmtpMetrics(IMeterFactory? meterFactory)
     {
-        Meter meter = meterFactory?.Create(new MeterOptions(SmtpTelemetry.MeterName)) ?? new Meter(SmtpTelemetry.MeterName);
+        // A factory's meters belong to the factory; without one the server owns its meter and disposes it.
+        Meter meter = meterFactory?.Create(new MeterOptions(SmtpTelemetry.MeterName)) ?? (_ownedMeter = new Meter(SmtpTelemetry.MeterName));
         _activeConnections = meter.CreateUpDownCounter<long>("smtpd.active_connections", "{connection}", "Connections currently open.");
         _connections = meter.CreateCounter<long>("smtpd.connections", "{connection}", "Connections accepted since start.");
         _refusedConnections = meter.CreateCounter<long>("smtpd.refused_connections", "{connection}", "Connections refused or dropped before or at the greeting, by reason.");
@@ -136,4 +138,7 @@ internal sealed class SmtpMetrics
 
     public void Command(SmtpCommand command, long startTimestamp) =>
         _commandDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("smtp.command", CommandTags[(int)command]));
+
+    /// <summary>Disposes the meter the server created itself (none when a factory made it).</summary>
+    public void Dispose() => _ownedMeter?.Dispose();
 }
