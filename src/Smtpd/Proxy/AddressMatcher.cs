@@ -30,9 +30,6 @@ internal sealed class AddressMatcher
     /// <summary><see langword="true"/> when every address matches.</summary>
     public bool MatchesAll { get; }
 
-    /// <summary><see langword="true"/> when at least one address can match.</summary>
-    public bool IsEnabled => MatchesAll || _ipv4.Length > 0 || _ipv6.Length > 0;
-
     /// <summary>
     /// Parses <paramref name="entries"/>: IP addresses (<c>192.0.2.1</c>, <c>2001:db8::1</c>) and CIDR ranges
     /// (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>; host bits are ignored), plus <c>*</c> for everybody when

@@ -472,14 +472,6 @@ internal static class ProxyHeaderParser
             return false;
         }
 
-        foreach (byte b in field)
-        {
-            if (!char.IsAsciiDigit((char)b))
-            {
-                return false;
-            }
-        }
-
         return int.TryParse(field, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535;
     }
 }

@@ -40,7 +40,7 @@ internal sealed partial class SmtpConnection
     private async ValueTask<bool> ReadProxyHeaderAsync()
     {
         ProxyPolicy policy = _options.Proxy;
-        SetIgnored(policy.IgnoredHosts.IsEnabled && policy.IgnoredHosts.Contains(Session.RemoteAddress));
+        SetIgnored(policy.IgnoredHosts.Contains(Session.RemoteAddress));
         if (_socket is not null && policy.ProxyPeers.Contains(Session.RemoteAddress)
             && !await ReceiveProxyHeaderAsync(_socket))
         {
@@ -50,7 +50,7 @@ internal sealed partial class SmtpConnection
         // From here on the client is the one the proxy announced (or the direct peer).
         IPAddress client = Session.RemoteAddress;
         _peerAddress = client;
-        SetIgnored(policy.IgnoredHosts.IsEnabled && policy.IgnoredHosts.Contains(client));
+        SetIgnored(policy.IgnoredHosts.Contains(client));
         _xClientTrusted = policy.XClientPeers.Contains(client);
         _xForwardTrusted = policy.XForwardPeers.Contains(client);
         if (Session.ProxyHeader is { } header && _logger.IsEnabled(LogLevel.Information))
