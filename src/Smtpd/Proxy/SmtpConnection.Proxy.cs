@@ -17,6 +17,7 @@ internal sealed partial class SmtpConnection
     private static readonly string[] XForwardKeys = ["NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE"];
 
     private bool _ignored;
+    private volatile bool _inPendingProxyHeader;
     private bool _xClientTrusted;
     private bool _xForwardTrusted;
     private bool _xClientAddressApplied;
@@ -62,6 +63,15 @@ internal sealed partial class SmtpConnection
         return true;
     }
 
+    /// <summary>From <see cref="SmtpServer.CloseAsync(CancellationToken)"/>: drops the connection if it still waits for its PROXY header.</summary>
+    public void AbortPendingProxyHeader()
+    {
+        if (_inPendingProxyHeader)
+        {
+            Abort();
+        }
+    }
+
     private void SetIgnored(bool ignored)
     {
         _ignored = ignored;
@@ -72,8 +82,10 @@ internal sealed partial class SmtpConnection
     {
         IPAddress proxyAddress = Session.RemoteAddress;
         int proxyPort = Session.RemotePort;
-        if (!_server.TryEnterPending(_key, this))
+        _inPendingProxyHeader = true;
+        if (!_server.TryBeginPendingProxyHeader())
         {
+            _inPendingProxyHeader = false;
             CountRefusal("max_clients");
             ProxyLog.Dropped(_logger, Session.Id, proxyAddress, _server.IsClosing ? "the server is closing" : "too many connections are waiting for their PROXY header");
             return false;
@@ -235,7 +247,8 @@ internal sealed partial class SmtpConnection
         finally
         {
             Disarm();
-            _server.ExitPending(_key);
+            _inPendingProxyHeader = false;
+            _server.EndPendingProxyHeader();
             ArrayPool<byte>.Shared.Return(buffer);
             if (large is not null)
             {

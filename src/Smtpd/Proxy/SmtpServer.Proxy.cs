@@ -1,21 +1,19 @@
-using System.Collections.Concurrent;
-
 namespace Smtpd;
 
 public partial class SmtpServer
 {
-    private readonly ConcurrentDictionary<long, SmtpConnection> _pendingSockets = new();
     private int _pendingCount;
 
     /// <summary>The number of accepted sockets that have not yet delivered their PROXY header.</summary>
     internal int PendingSocketCount => Volatile.Read(ref _pendingCount);
 
     /// <summary>
-    /// The pre-session guard: a socket that must first deliver a PROXY header is tracked until it does. Refused
-    /// (<see langword="false"/>) while the server is closing or when <see cref="SmtpServerOptions.MaxClients"/> sockets
-    /// are already waiting.
+    /// The pre-session guard: counts a socket that must first deliver a PROXY header. Refused (<see langword="false"/>)
+    /// while the server is closing or when <see cref="SmtpServerOptions.MaxClients"/> sockets are already waiting.
+    /// The connection marks itself as waiting before it calls this, so a close that starts meanwhile either sees the
+    /// mark (and aborts it) or is seen here.
     /// </summary>
-    internal bool TryEnterPending(long key, SmtpConnection connection)
+    internal bool TryBeginPendingProxyHeader()
     {
         if (IsClosing)
         {
@@ -23,17 +21,9 @@ public partial class SmtpServer
         }
 
         int count = Interlocked.Increment(ref _pendingCount);
-        if (Options.MaxClients > 0 && count > Options.MaxClients)
+        if ((Options.MaxClients > 0 && count > Options.MaxClients) || IsClosing)
         {
             Interlocked.Decrement(ref _pendingCount);
-            return false;
-        }
-
-        _pendingSockets[key] = connection;
-        if (IsClosing)
-        {
-            // Closing started in between: the abort below may have missed this socket.
-            ExitPending(key);
             return false;
         }
 
@@ -41,20 +31,14 @@ public partial class SmtpServer
     }
 
     /// <summary>The socket reached the session (or failed).</summary>
-    internal void ExitPending(long key)
-    {
-        if (_pendingSockets.TryRemove(key, out _))
-        {
-            Interlocked.Decrement(ref _pendingCount);
-        }
-    }
+    internal void EndPendingProxyHeader() => Interlocked.Decrement(ref _pendingCount);
 
     /// <summary>On close: sockets still waiting for their PROXY header are dropped at once (they have no session to finish).</summary>
     private void AbortPendingSockets()
     {
-        foreach (SmtpConnection connection in _pendingSockets.Values)
+        foreach (SmtpConnection connection in _connections.Values)
         {
-            connection.Abort();
+            connection.AbortPendingProxyHeader();
         }
     }
 }
