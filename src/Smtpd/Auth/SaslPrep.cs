@@ -12,17 +12,7 @@ internal static class SaslPrep
     /// <summary>Maps and normalises <paramref name="text"/>.</summary>
     public static string Normalize(string text)
     {
-        bool ascii = true;
-        foreach (char c in text)
-        {
-            if (c >= 0x80)
-            {
-                ascii = false;
-                break;
-            }
-        }
-
-        if (ascii)
+        if (Ascii.IsValid(text))
         {
             return text;
         }
@@ -39,7 +29,7 @@ internal static class SaslPrep
         }
 
         string mapped = builder.ToString();
-        return mapped.IsNormalized(NormalizationForm.FormKC) ? mapped : mapped.Normalize(NormalizationForm.FormKC);
+        return mapped.Normalize(NormalizationForm.FormKC);
     }
 
     /// <summary>RFC 3454 table B.1.</summary>

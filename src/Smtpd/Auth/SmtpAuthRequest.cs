@@ -19,8 +19,6 @@ namespace Smtpd;
 /// </remarks>
 public sealed class SmtpAuthRequest
 {
-    private readonly string? _secret;
-
     internal SmtpAuthRequest(string method, string username, string? password = null, string? accessToken = null,
         string? authorizationIdentity = null, string? challenge = null, string? challengeResponse = null)
     {
@@ -31,7 +29,6 @@ public sealed class SmtpAuthRequest
         AuthorizationIdentity = string.IsNullOrEmpty(authorizationIdentity) ? null : authorizationIdentity;
         Challenge = challenge;
         ChallengeResponse = challengeResponse;
-        _secret = password ?? accessToken;
     }
 
     /// <summary>The mechanism, upper-case: one of <see cref="SmtpAuthMethods"/>.</summary>
@@ -78,7 +75,7 @@ public sealed class SmtpAuthRequest
             return Challenge is not null && ChallengeResponse is not null && SecretComparer.AreEqual(CramMd5Digest(candidate, Challenge), ChallengeResponse);
         }
 
-        return _secret is not null && SecretComparer.AreEqual(_secret, candidate);
+        return (Password ?? AccessToken) is { } secret && SecretComparer.AreEqual(secret, candidate);
     }
 
     /// <summary>The lower-case hexadecimal HMAC-MD5 of <paramref name="challenge"/> keyed with <paramref name="password"/> (RFC 2195).</summary>

@@ -99,17 +99,7 @@ internal sealed partial class SmtpConnection
     /// <summary>A mechanism named in <see cref="SmtpServerOptions.AuthMethods"/> that Smtpd implements, or <see langword="null"/> (504).</summary>
     private SaslServerMechanism? CreateMechanism(string name)
     {
-        bool configured = false;
-        foreach (string method in _options.AuthMethods)
-        {
-            if (method is not null && method.AsSpan().Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                configured = true;
-                break;
-            }
-        }
-
-        return !configured ? null : name.ToUpperInvariant() switch
+        return !_server.Capabilities.OffersAuth(name) ? null : name.ToUpperInvariant() switch
         {
             SmtpAuthMethods.Plain => new PlainMechanism(),
             SmtpAuthMethods.Login => new LoginMechanism(),
@@ -139,8 +129,7 @@ internal sealed partial class SmtpConnection
     {
         _authRequest = request;
         SmtpAuthResult result = await InvokeAuthHandlerAsync(request);
-        SaslStep next = _sasl!.Complete(result);
-        return next.Kind == SaslStepKind.Challenge ? await Step(next) : Finish(next);
+        return await Step(_sasl!.Complete(result));
     }
 
     /// <summary>Calls the AUTH handler with the reference's error rules; never throws unless the connection was aborted.</summary>

@@ -27,11 +27,14 @@ public partial class SmtpServer
 
         return new(auth.Method switch
         {
-            SmtpAuthMethods.XOAuth2 => SmtpAuthResult.OAuthFailure("401", "https://mail.google.com/", "bearer mac"),
+            SmtpAuthMethods.XOAuth2 => DefaultXOAuth2Failure,
             SmtpAuthMethods.XClient => SmtpAuthResult.Unhandled,
             _ => SmtpAuthResult.Failure(535, "Authentication not implemented"),
         });
     }
+
+    /// <summary>The reference's answer to XOAUTH2 without a handler (results are immutable: built once).</summary>
+    private static readonly SmtpAuthResult DefaultXOAuth2Failure = SmtpAuthResult.OAuthFailure("401", "https://mail.google.com/", "bearer mac");
 
     internal ValueTask<SmtpAuthResult> InvokeAuthAsync(SmtpAuthRequest auth, SmtpSession session, CancellationToken ct) => OnAuthAsync(auth, session, ct);
 }

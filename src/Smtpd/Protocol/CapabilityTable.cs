@@ -20,6 +20,7 @@ internal sealed class CapabilityTable
 {
     private readonly byte[][] _static;
     private readonly byte[]? _auth;
+    private readonly string[] _authMethods;
     private readonly byte[]? _size;
     private static readonly byte[] StartTlsLine = "STARTTLS"u8.ToArray();
     private static readonly byte[] RequireTlsLine = "REQUIRETLS"u8.ToArray();
@@ -55,9 +56,10 @@ internal sealed class CapabilityTable
         }
 
         _static = [.. lines];
-        if (options.AuthMethods.Count > 0)
+        _authMethods = [.. options.AuthMethods.Select(m => m.Trim().ToUpperInvariant())];
+        if (_authMethods.Length > 0)
         {
-            _auth = Encoding.ASCII.GetBytes("AUTH " + string.Join(' ', options.AuthMethods.Select(m => m.Trim().ToUpperInvariant())));
+            _auth = Encoding.ASCII.GetBytes("AUTH " + string.Join(' ', _authMethods));
         }
 
         if (options.Size > 0)
@@ -68,6 +70,9 @@ internal sealed class CapabilityTable
 
     /// <summary><see langword="true"/> when at least one mechanism is configured.</summary>
     public bool HasAuthMechanisms => _auth is not null;
+
+    /// <summary>Is <paramref name="mechanism"/> (any case) one of the advertised AUTH mechanisms?</summary>
+    public bool OffersAuth(string mechanism) => Array.Exists(_authMethods, m => m.Equals(mechanism, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Writes the multi-line 250 reply: <paramref name="firstLine"/>, then the keywords selected by <paramref name="dynamic"/>.</summary>
     public void Write(IBufferWriter<byte> writer, string firstLine, Capabilities dynamic)
