@@ -112,11 +112,7 @@ internal sealed partial class SmtpConnection
             {
                 case ProxyHeaderKind.Version2:
                     // A version 2 header says its own length: read exactly that, no peeking needed.
-                    if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(0, ProxyHeaderParser.Version2FixedLength)))
-                    {
-                        ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
-                        return false;
-                    }
+                    await _stream.ReadExactlyAsync(buffer.AsMemory(0, ProxyHeaderParser.Version2FixedLength), AbortToken);
 
                     int length = ProxyHeaderParser.Version2Length(buffer);
                     if (ProxyHeaderParser.Classify(buffer.AsSpan(0, ProxyHeaderParser.Version2FixedLength)) != ProxyHeaderKind.Version2)
@@ -139,11 +135,7 @@ internal sealed partial class SmtpConnection
                         target = large;
                     }
 
-                    if (!await ReceiveExactlyAsync(socket, target.AsMemory(ProxyHeaderParser.Version2FixedLength, length - ProxyHeaderParser.Version2FixedLength)))
-                    {
-                        ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
-                        return false;
-                    }
+                    await _stream.ReadExactlyAsync(target.AsMemory(ProxyHeaderParser.Version2FixedLength, length - ProxyHeaderParser.Version2FixedLength), AbortToken);
 
                     if (!ProxyHeaderParser.TryParseVersion2(target.AsSpan(0, length), proxyAddress, proxyPort, out header, out string reason2))
                     {
@@ -160,11 +152,7 @@ internal sealed partial class SmtpConnection
                         if (lf >= 0)
                         {
                             // Take the line, and not one byte more.
-                            if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(consumed, lf + 1)))
-                            {
-                                ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
-                                return false;
-                            }
+                            await _stream.ReadExactlyAsync(buffer.AsMemory(consumed, lf + 1), AbortToken);
 
                             if (!ProxyHeaderParser.TryParseVersion1(buffer.AsSpan(0, consumed + lf + 1), proxyAddress, proxyPort, out header, out string reason1))
                             {
@@ -187,11 +175,7 @@ internal sealed partial class SmtpConnection
                         }
 
                         // No line end yet: these bytes are all header, so take them and wait for more.
-                        if (!await ReceiveExactlyAsync(socket, buffer.AsMemory(consumed, peeked)))
-                        {
-                            ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
-                            return false;
-                        }
+                        await _stream.ReadExactlyAsync(buffer.AsMemory(consumed, peeked), AbortToken);
 
                         consumed += peeked;
                         peeked = await socket.ReceiveAsync(buffer.AsMemory(consumed, maxLine - consumed), SocketFlags.Peek, AbortToken);
@@ -238,7 +222,7 @@ internal sealed partial class SmtpConnection
             }
             else
             {
-                // A reset from the peer.
+                // The peer closed or reset the connection inside the header.
                 ProxyLog.ClosedBeforeHeader(_logger, Session.Id, proxyAddress, "inside");
             }
 
@@ -263,22 +247,6 @@ internal sealed partial class SmtpConnection
         {
             _metrics.ConnectionRefused(reason);
         }
-    }
-
-    private async ValueTask<bool> ReceiveExactlyAsync(Socket socket, Memory<byte> target)
-    {
-        while (!target.IsEmpty)
-        {
-            int received = await socket.ReceiveAsync(target, SocketFlags.None, AbortToken);
-            if (received == 0)
-            {
-                return false;
-            }
-
-            target = target[received..];
-        }
-
-        return true;
     }
 
     /// <summary>The reference's diagnostic, then a half-close; whatever the peer still sends is read away for at most a second.</summary>

@@ -130,4 +130,25 @@ public class IgnoredHostsTests
         Assert.Equal(ProxyTest.BadHeader, await client.ReadLineAsync(TimeSpan.FromSeconds(5)));
         await ProxyTest.WaitUntilAsync(() => logger.Entries.Select(e => e.Message).Any(l => l.Contains("Invalid PROXY header from 127.0.0.1: a port is not a number from 0 to 65535", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task A_peer_that_closes_inside_its_header_is_logged_as_such()
+    {
+        var logger = new ListLogger();
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Logger = logger;
+            o.UseProxy = true;
+        });
+        await using (var client = await server.ConnectAsync(readGreeting: false))
+        {
+            // The first bytes of a version 2 header, then the peer goes away.
+            byte[] header = ProxyV2Builder.Tcp4("203.0.113.50", 4444, "192.0.2.2", 25).Build();
+            await client.SendBytesAsync(header[..20]);
+            client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            Assert.True(await client.IsClosedAsync());
+        }
+
+        await ProxyTest.WaitUntilAsync(() => logger.Entries.Select(e => e.Message).Any(l => l.Contains("closed the connection inside the PROXY header", StringComparison.Ordinal)));
+    }
 }
