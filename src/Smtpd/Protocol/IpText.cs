@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -40,15 +41,15 @@ internal static class IpText
     }
 
     /// <summary>RFC 5952 text of an IPv6 address given as text; dotted-quad input keeps its dotted tail. <see langword="null"/> when invalid.</summary>
-    public static string? CanonicalIPv6(ReadOnlySpan<char> value)
-    {
-        if (value.IsEmpty || value.Contains('%') || !value.Contains(':') ||
-            !IPAddress.TryParse(value, out IPAddress? address) || address.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return null;
-        }
+    public static string? CanonicalIPv6(ReadOnlySpan<char> value) =>
+        TryParseIPv6(value, out IPAddress? address) ? Format(address, value.Contains('.')) : null;
 
-        return Format(address, value.Contains('.'));
+    /// <summary>Parses the text of an IPv6 address (no zone index); <see langword="false"/> for anything else.</summary>
+    public static bool TryParseIPv6(ReadOnlySpan<char> value, [NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        return !value.IsEmpty && !value.Contains('%') && value.Contains(':')
+            && IPAddress.TryParse(value, out address) && address.AddressFamily == AddressFamily.InterNetworkV6;
     }
 
     /// <summary>The text the session shows for an address: IPv4-mapped IPv6 as IPv4, IPv6 in RFC 5952 form.</summary>

@@ -159,11 +159,7 @@ internal sealed class AddressMatcher
         {
             address = IPAddress.Parse(addressText);
         }
-        else if (IpText.CanonicalIPv6(addressText) is not null)
-        {
-            address = IPAddress.Parse(addressText);
-        }
-        else
+        else if (!IpText.TryParseIPv6(addressText, out address))
         {
             return false;
         }

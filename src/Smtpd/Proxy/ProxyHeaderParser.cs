@@ -455,7 +455,12 @@ internal static class ProxyHeaderParser
             text[i] = (char)field[i];
         }
 
-        if (ipv6 ? IpText.CanonicalIPv6(text) is null : !IpText.IsStrictIPv4(text))
+        if (ipv6)
+        {
+            return IpText.TryParseIPv6(text, out address);
+        }
+
+        if (!IpText.IsStrictIPv4(text))
         {
             return false;
         }
