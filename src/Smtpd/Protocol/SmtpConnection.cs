@@ -110,6 +110,9 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
     private long SocketTimeoutMs => _server.SocketTimeoutMs;
 
+    /// <summary>The client's address as a host name: <c>[192.0.2.1]</c>.</summary>
+    private string BracketedRemoteAddress => "[" + Session.RemoteAddress + "]";
+
     void IThreadPoolWorkItem.Execute() => _ = RunAsync(CancellationToken.None);
 
     /// <summary>Runs the whole connection; never throws.</summary>
@@ -396,7 +399,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
     private async ValueTask ResolveClientHostnameAsync()
     {
-        string bracketed = "[" + Session.RemoteAddress + "]";
+        string bracketed = BracketedRemoteAddress;
         Session.ClientHostname = bracketed;
         if (_options.DisableReverseLookup || Session.RemoteAddress.Equals(IPAddress.None))
         {

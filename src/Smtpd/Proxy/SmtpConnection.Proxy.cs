@@ -311,8 +311,7 @@ internal sealed partial class SmtpConnection
         {
             if (address is not null)
             {
-                Session.RemoteAddress = IpText.Normalize(IPAddress.Parse(address));
-                Session.ClientHostname = "[" + Session.RemoteAddress + "]";
+                ApplyClientAddress(address);
             }
 
             // A new client: it must greet again, and it is not the one that may have authenticated.
@@ -328,13 +327,10 @@ internal sealed partial class SmtpConnection
 
         if (hasName)
         {
-            Session.ClientHostname = string.IsNullOrEmpty(name) ? "[" + Session.RemoteAddress + "]" : HostnameRules.Normalize(name)!;
+            ApplyClientName(name);
         }
 
-        foreach (KeyValuePair<string, string?> attribute in attributes)
-        {
-            map[attribute.Key] = attribute.Value;
-        }
+        RecordAttributes(map, attributes);
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
@@ -384,6 +380,26 @@ internal sealed partial class SmtpConnection
         return FinishXClient();
     }
 
+    /// <summary>XCLIENT/XFORWARD <c>ADDR</c>: the client's address, and its bracketed form as host name until a NAME says otherwise.</summary>
+    private void ApplyClientAddress(string address)
+    {
+        Session.RemoteAddress = IpText.Normalize(IPAddress.Parse(address));
+        Session.ClientHostname = BracketedRemoteAddress;
+    }
+
+    /// <summary>XCLIENT/XFORWARD <c>NAME</c>: the host name, or the bracketed address when it is unavailable or empty.</summary>
+    private void ApplyClientName(string? name) =>
+        Session.ClientHostname = string.IsNullOrEmpty(name) ? BracketedRemoteAddress : HostnameRules.Normalize(name)!;
+
+    /// <summary>The attributes as the session shows them (a later command overwrites earlier values).</summary>
+    private static void RecordAttributes(Dictionary<string, string?> map, List<KeyValuePair<string, string?>> attributes)
+    {
+        foreach (KeyValuePair<string, string?> attribute in attributes)
+        {
+            map[attribute.Key] = attribute.Value;
+        }
+    }
+
     /// <summary>After XCLIENT: a fresh session and the full greeting (never an enhanced code).</summary>
     private Outcome FinishXClient()
     {
@@ -414,8 +430,7 @@ internal sealed partial class SmtpConnection
         if (TryGetAttribute(attributes, "ADDR", out string? address) && address is not null)
         {
             map.TryAdd("ADDR:DEFAULT", Session.RemoteAddress.ToString());
-            Session.RemoteAddress = IpText.Normalize(IPAddress.Parse(address));
-            Session.ClientHostname = "[" + Session.RemoteAddress + "]";
+            ApplyClientAddress(address);
         }
 
         if (TryGetAttribute(attributes, "PORT", out string? port))
@@ -425,7 +440,7 @@ internal sealed partial class SmtpConnection
 
         if (TryGetAttribute(attributes, "NAME", out string? name))
         {
-            Session.ClientHostname = string.IsNullOrEmpty(name) ? "[" + Session.RemoteAddress + "]" : HostnameRules.Normalize(name)!;
+            ApplyClientName(name);
         }
 
         if (TryGetAttribute(attributes, "HELO", out string? helo) && !string.IsNullOrEmpty(helo))
@@ -434,11 +449,7 @@ internal sealed partial class SmtpConnection
             Session.HostNameAppearsAs = helo.ToLowerInvariant();
         }
 
-        foreach (KeyValuePair<string, string?> attribute in attributes)
-        {
-            map[attribute.Key] = attribute.Value;
-        }
-
+        RecordAttributes(map, attributes);
         if (_logger.IsEnabled(LogLevel.Information))
         {
             ProxyLog.XForward(_logger, Session.Id, _peerAddress, DescribeAttributes(attributes));
