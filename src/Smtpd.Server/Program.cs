@@ -91,9 +91,9 @@ internal static class Program
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
-            if (configuration["logger"] is null)
+            if (!options.LogToConsole)
             {
-                // The reference's default: the library is silent unless logger is true.
+                // The reference's default: the library is silent unless logger is true (already bound from the settings).
                 options.Logger = NullLogger.Instance;
             }
 

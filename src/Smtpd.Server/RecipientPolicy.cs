@@ -54,7 +54,7 @@ internal sealed class RecipientPolicy
         }
 
         int at = address.LastIndexOf('@');
-        return at >= 0 && _domains.Contains(address[(at + 1)..]);
+        return at >= 0 && _domains.GetAlternateLookup<ReadOnlySpan<char>>().Contains(address.AsSpan(at + 1));
     }
 
     private static string ToUnicode(string domain, string entry, string settingPath)
