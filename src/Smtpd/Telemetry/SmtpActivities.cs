@@ -2,18 +2,16 @@ using System.Diagnostics;
 
 namespace Smtpd;
 
-/// <summary>Smtpd's <see cref="ActivitySource"/>: one activity per session and per mail transaction, only when someone listens.</summary>
+/// <summary>
+/// Smtpd's <see cref="ActivitySource"/>: one activity per session and per mail transaction, only when someone listens
+/// (<see cref="ActivitySource.StartActivity(string, ActivityKind)"/> returns <see langword="null"/> otherwise).
+/// </summary>
 internal static class SmtpActivities
 {
     public static readonly ActivitySource Source = new(SmtpTelemetry.ActivitySourceName, typeof(SmtpActivities).Assembly.GetName().Version?.ToString());
 
     public static Activity? StartSession(SmtpSession session)
     {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
         Activity? activity = Source.StartActivity("smtp.session", ActivityKind.Server);
         if (activity is { IsAllDataRequested: true })
         {
@@ -28,11 +26,6 @@ internal static class SmtpActivities
 
     public static Activity? StartTransaction(SmtpSession session, string sender)
     {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
         Activity? activity = Source.StartActivity("smtp.transaction", ActivityKind.Server);
         if (activity is { IsAllDataRequested: true })
         {
