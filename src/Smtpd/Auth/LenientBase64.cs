@@ -9,15 +9,20 @@ internal static class LenientBase64
 {
     private static readonly sbyte[] Values = BuildValues();
 
+    /// <summary>The most bytes <paramref name="chars"/> characters can decode to.</summary>
+    public static int MaxDecodedLength(int chars) => chars * 3 / 4;
+
     /// <summary>Decodes <paramref name="text"/> leniently.</summary>
     public static byte[] Decode(ReadOnlySpan<char> text)
     {
-        if (text.IsEmpty)
-        {
-            return [];
-        }
+        byte[] output = new byte[MaxDecodedLength(text.Length)];
+        int written = Decode(text, output);
+        return written == output.Length ? output : output.AsSpan(0, written).ToArray();
+    }
 
-        byte[] output = new byte[(text.Length * 3 / 4) + 1];
+    /// <summary>Decodes <paramref name="text"/> leniently into <paramref name="output"/> (at least <see cref="MaxDecodedLength"/> bytes); returns the count.</summary>
+    public static int Decode(ReadOnlySpan<char> text, Span<byte> output)
+    {
         int written = 0;
         int accumulator = 0;
         int bits = 0;
@@ -44,7 +49,7 @@ internal static class LenientBase64
             }
         }
 
-        return written == output.Length ? output : output.AsSpan(0, written).ToArray();
+        return written;
     }
 
     private static sbyte[] BuildValues()

@@ -40,4 +40,11 @@ internal abstract class BearerTokenMechanism : SaslServerMechanism
 
     /// <summary>Decodes the client's token message into a request, or a 501 step.</summary>
     protected abstract SaslStep Parse(string base64);
+
+    /// <summary>The token of <c>Bearer &lt;token&gt;</c> (scheme case-insensitive), or <see langword="null"/>.</summary>
+    protected static string? BearerToken(string value)
+    {
+        string[] words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return words.Length > 1 && words[0].Equals("bearer", StringComparison.OrdinalIgnoreCase) ? string.Join(' ', words, 1, words.Length - 1) : null;
+    }
 }

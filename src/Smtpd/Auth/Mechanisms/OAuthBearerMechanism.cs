@@ -26,7 +26,7 @@ internal sealed class OAuthBearerMechanism : BearerTokenMechanism
             int equals = pair.IndexOf('=', StringComparison.Ordinal);
             if (equals > 0 && pair.AsSpan(0, equals).Equals("auth", StringComparison.OrdinalIgnoreCase))
             {
-                token = XOAuth2Mechanism.BearerToken(pair[(equals + 1)..]);
+                token = BearerToken(pair[(equals + 1)..]);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Smtpd;
@@ -52,7 +53,24 @@ internal abstract class SaslServerMechanism
     protected static bool IsCancel(string line) => line.AsSpan().Trim() is "*";
 
     /// <summary>Base64-decodes leniently and reads the bytes as UTF-8 (invalid sequences become U+FFFD), as the reference.</summary>
-    protected static string DecodeText(string base64) => Encoding.UTF8.GetString(LenientBase64.Decode(base64));
+    protected static string DecodeText(string base64)
+    {
+        int max = LenientBase64.MaxDecodedLength(base64.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            return Encoding.UTF8.GetString(buffer[..LenientBase64.Decode(base64, buffer)]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                // It held a secret.
+                ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+            }
+        }
+    }
 
     /// <summary>Does the identity contain a control character (C0, DEL, C1)? Such identities are refused before the application sees them.</summary>
     protected static bool HasControl(string identity) => XText.HasControl(identity);

@@ -38,11 +38,4 @@ internal sealed class XOAuth2Mechanism : BearerTokenMechanism
 
         return SaslStep.Authenticate(new SmtpAuthRequest(SmtpAuthMethods.XOAuth2, username, accessToken: token));
     }
-
-    /// <summary>The token of <c>Bearer &lt;token&gt;</c> (scheme case-insensitive), or <see langword="null"/>.</summary>
-    internal static string? BearerToken(string value)
-    {
-        string[] words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        return words.Length > 1 && words[0].Equals("bearer", StringComparison.OrdinalIgnoreCase) ? string.Join(' ', words, 1, words.Length - 1) : null;
-    }
 }
