@@ -70,7 +70,10 @@ public class ServerSignalTests
     [Fact]
     public async Task Sigint_stops_an_idle_server_with_exit_status_0()
     {
-        await using ServerProcess server = await ServerProcess.StartAsync();
+        // A shell starts background jobs with SIGINT ignored and children inherit that; reset it so the test runs the
+        // same from a terminal, a CI runner or a background job (coreutils env --default-signal).
+        await using ServerProcess server = await ServerProcess.StartAsync(
+            wrap: (program, arguments) => ("env", ["--default-signal=INT", program, .. arguments]));
         await server.SignalAsync("INT");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
     }
