@@ -44,6 +44,20 @@ public class ConnectionManagementTests
     }
 
     [Fact]
+    public async Task MaxClients_slot_is_free_as_soon_as_the_session_is_over()
+    {
+        // Issue 11, bug 4: after QUIT the slot stayed taken while the server waited (up to 5 s) for the client's FIN.
+        await using var server = await TestServer.StartAsync(o => o.MaxClients = 1);
+        await using var first = await server.ConnectAsync();
+        Assert.Equal(221, (await first.CommandAsync("QUIT")).Code);
+
+        // The first client keeps its socket open: the server lingers for its FIN, but the session is over.
+        await using var second = await server.ConnectAsync(readGreeting: false);
+        Assert.Equal("220 mx.test ESMTP", (await second.ReadReplyAsync()).Line);
+        Assert.Equal(250, (await second.CommandAsync("NOOP")).Code);
+    }
+
+    [Fact]
     public async Task Idle_client_gets_421_after_SocketTimeout()
     {
         await using var server = await TestServer.StartAsync(o =>
@@ -337,6 +351,67 @@ public class ConnectionManagementTests
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(server.EndPoint);
         });
+    }
+
+    [Fact]
+    public async Task CloseAsync_returns_once_the_close_handlers_have_finished()
+    {
+        // Issue 11, bug 3: CloseAsync returned while OnClose handlers still ran.
+        int finished = 0;
+        var server = await TestServer.StartAsync(o =>
+        {
+            o.CloseTimeout = TimeSpan.Zero;
+            o.OnClose = async (session, ct) =>
+            {
+                await Task.Delay(1000, CancellationToken.None);
+                Interlocked.Increment(ref finished);
+            };
+        });
+        await using (server)
+        {
+            await using var idle = await server.ConnectAsync();
+            await using (var done = await server.ConnectAsync())
+            {
+                Assert.Equal(221, (await done.CommandAsync("QUIT")).Code);
+            }
+
+            await server.Server.CloseAsync();
+            Assert.Equal(2, Volatile.Read(ref finished));
+        }
+    }
+
+    [Fact]
+    public async Task DisposeAsync_returns_once_the_close_handlers_have_finished()
+    {
+        // Issue 11, bug 3: DisposeAsync returned before OnClose finished, then disposed the stopping token under it.
+        int finished = 0;
+        Exception? failure = null;
+        var server = await TestServer.StartAsync(o => o.OnClose = async (session, ct) =>
+        {
+            try
+            {
+                await Task.Delay(5000, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                // Disposal cancels the token: the handler winds down.
+            }
+
+            try
+            {
+                await Task.Delay(300, CancellationToken.None);
+                _ = ct.WaitHandle;
+                Interlocked.Increment(ref finished);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
+        await using var client = await server.ConnectAsync();
+        await server.DisposeAsync();
+        Assert.Null(failure);
+        Assert.Equal(1, Volatile.Read(ref finished));
     }
 
     [Fact]

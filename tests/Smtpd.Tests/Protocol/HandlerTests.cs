@@ -65,6 +65,84 @@ public class HandlerTests
         Assert.Equal(250, (await another.CommandAsync("NOOP")).Code);
     }
 
+    [Theory]
+    [InlineData("IOException after reading")]
+    [InlineData("IOException before reading")]
+    [InlineData("its own timeout")]
+    public async Task A_DATA_handler_that_fails_gets_451_and_the_session_goes_on(string failure)
+    {
+        // Issue 11, bug 2: an IOException (or the handler's own OperationCanceledException) from OnData dropped the
+        // connection without a reply; only a failure of the client's connection may do that.
+        var logger = new ListLogger();
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.Logger = logger;
+            o.OnData = async (message, session, ct) =>
+            {
+                if (failure != "IOException before reading")
+                {
+                    await message.CopyToAsync(Stream.Null, ct);
+                }
+
+                if (failure == "its own timeout")
+                {
+                    using var own = new CancellationTokenSource();
+                    await own.CancelAsync();
+                    await Task.Delay(1000, own.Token);
+                }
+
+                throw new IOException("The disk is full");
+            };
+        });
+        await using var client = await server.ConnectAsync();
+        await client.CommandAsync("EHLO x");
+        await client.CommandAsync("MAIL FROM:<a@b.c>");
+        await client.CommandAsync("RCPT TO:<r@b.c>");
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        await client.SendAsync("Subject: x\r\n\r\nbody\r\n.\r\n");
+        Assert.Equal("451 Error: internal server error", (await client.ReadReplyAsync()).Line);
+        Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c>")).Code);
+        Assert.Contains(logger.Entries, e => e.Exception is IOException or OperationCanceledException && e.Message.Contains("DATA"));
+    }
+
+    [Fact]
+    public async Task A_refused_MAIL_leaves_nothing_on_the_envelope()
+    {
+        // Issue 11, bug 6: BODY, SMTPUTF8, REQUIRETLS and the DSN values were applied before the handler ran and kept
+        // when it refused, so the next accepted MAIL inherited them.
+        SmtpEnvelope? seen = null;
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.Secured = true;
+            o.HideDSN = false;
+            o.OnMailFrom = (a, s, ct) => new(a.Address == "deny@b.c" ? SmtpResult.Reject(550, "Sender denied") : SmtpResult.Accept());
+            o.OnData = async (message, session, ct) =>
+            {
+                await message.CopyToAsync(Stream.Null, ct);
+                seen = session.Envelope;
+                return SmtpResult.Accept();
+            };
+        });
+        await using var client = await server.ConnectAsync();
+        await client.CommandAsync("EHLO x");
+        Assert.Equal("550 Sender denied", (await client.CommandAsync("MAIL FROM:<deny@b.c> BODY=8BITMIME SMTPUTF8 REQUIRETLS RET=HDRS ENVID=abc")).Line);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<ok@b.c>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@b.c>")).Code);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        await client.SendAsync("Subject: x\r\n\r\nbody\r\n.\r\n");
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.NotNull(seen);
+        Assert.Equal("ok@b.c", seen.MailFrom!.Address);
+        Assert.Equal("7bit", seen.BodyType);
+        Assert.False(seen.SmtpUtf8);
+        Assert.False(seen.RequireTls);
+        Assert.Null(seen.Dsn!.Ret);
+        Assert.Null(seen.Dsn.EnvId);
+    }
+
     [Fact]
     public async Task A_421_from_a_handler_closes_the_connection()
     {

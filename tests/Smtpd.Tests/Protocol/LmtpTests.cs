@@ -65,6 +65,26 @@ public class LmtpTests
     }
 
     [Fact]
+    public async Task RSET_ends_the_transaction_so_the_next_message_gets_one_reply_per_recipient()
+    {
+        // Issue 11, bug 1: RSET reset the envelope but not the LMTP reply map, so this message got two replies for
+        // its one recipient and every later reply was off by one.
+        await using var server = await Lmtp();
+        await using var client = await server.ConnectAsync();
+        Assert.Equal(250, (await client.CommandAsync("LHLO client.example.com")).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@b.c>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<x@b.c>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RSET")).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@b.c>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<y@b.c>")).Code);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        await client.SendAsync("Subject: x\r\n\r\nbody\r\n.\r\n");
+        Assert.Equal("250 OK: message accepted", (await client.ReadReplyAsync()).Line);
+        Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
+        Assert.Equal("221 Bye", (await client.CommandAsync("QUIT")).Line);
+    }
+
+    [Fact]
     public async Task One_result_per_recipient()
     {
         await using var server = await Lmtp(async (stream, session, ct) =>

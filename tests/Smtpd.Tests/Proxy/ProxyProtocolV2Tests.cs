@@ -187,13 +187,37 @@ public class ProxyProtocolV2Tests
         { "TLV longer than the header", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Raw(0xE0, 0x00, 0x09, 1, 2).Build() },
         { "trailing bytes", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Raw(0xE0, 0x00).Build() },
         { "CRC32C of 3 bytes", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x03, new byte[3]).Build() },
-        { "SSL TLV too short", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x20, new byte[4]).Build() },
-        { "SSL sub-TLV overrun", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x20, [0x01, 0, 0, 0, 0, 0x21, 0x00, 0x05, (byte)'T']).Build() },
-        { "authority not UTF-8", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x02, [0xC3, 0x28]).Build() },
-        { "authority with control characters", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x02, "a\r\nb").Build() },
-        { "unique id over 128 bytes", ProxyV2Builder.Tcp4("192.0.2.1", 1, "192.0.2.2", 25).Tlv(0x05, new string('u', 129)).Build() },
         { "broken signature", [.. ProxyV2Builder.Signature[..6], (byte)'X', .. ProxyV2Builder.Signature[7..], 0x21, 0x00, 0x00, 0x00] },
     };
+
+    /// <summary>Informational TLVs the server cannot interpret: kept in <see cref="SmtpProxyHeader.Tlvs"/>, never a reason to drop the client.</summary>
+    public static TheoryData<string, byte, byte[]> UninterpretableTlvs => new()
+    {
+        { "binary unique id", 0x05, [0x00, 0xFF, 0x0D, 0x0A, 0x80, 0x7F, 0x01] },
+        { "unique id over 128 bytes", 0x05, Encoding.ASCII.GetBytes(new string('u', 129)) },
+        { "ALPN not UTF-8", 0x01, [0xC3, 0x28] },
+        { "authority not UTF-8", 0x02, [0xC3, 0x28] },
+        { "authority with control characters", 0x02, Encoding.ASCII.GetBytes("a\r\nb") },
+        { "network namespace with control characters", 0x30, [0x01, 0x02] },
+        { "SSL TLV too short", 0x20, new byte[4] },
+        { "SSL sub-TLV overrun", 0x20, [0x01, 0, 0, 0, 0, 0x21, 0x00, 0x05, (byte)'T'] },
+        { "SSL version not text", 0x20, [0x01, 0, 0, 0, 0, 0x21, 0x00, 0x02, 0xC3, 0x28] },
+    };
+
+    [Theory]
+    [MemberData(nameof(UninterpretableTlvs))]
+    public async Task An_informational_TLV_that_cannot_be_interpreted_never_costs_the_connection(string description, byte type, byte[] value)
+    {
+        // Issue 11, bug 10: a binary PP2_TYPE_UNIQUE_ID (an opaque byte string of up to 128 bytes in HAProxy's spec)
+        // was refused as "not text" and the connection dropped.
+        Assert.NotEmpty(description);
+        (TestServer server, SessionRecorder recorder) = await StartAsync();
+        await using var _ = server;
+        byte[] header = ProxyV2Builder.Tcp4("198.51.100.22", 1, "203.0.113.7", 25).Tlv(type, value).Build();
+        SmtpProxyHeader proxy = (await AcceptedAsync(server, recorder, header)).ProxyHeader!;
+        Assert.Equal(IPAddress.Parse("198.51.100.22"), proxy.Source!.Address);
+        Assert.Equal(value, Assert.Single(proxy.Tlvs).Value.ToArray());
+    }
 
     [Theory]
     [MemberData(nameof(MalformedHeaders))]

@@ -70,6 +70,49 @@ public class ServerTlsAndAuthTests
         Assert.Contains(" with ESMTPSA id ", stored.Trace);
     }
 
+    [Fact]
+    public async Task A_refused_token_gets_the_OAuth_error_JSON_with_a_status()
+    {
+        // Issue 11, bug 9: the program answered a failed XOAUTH2 attempt with the challenge {}; clients expect
+        // Google's error JSON with a status (and RFC 7628's invalid_token for OAUTHBEARER).
+        await using ServerProcess server = await ServerProcess.StartAsync(new()
+        {
+            ["users"] = new Dictionary<string, string> { ["alice"] = "wonderland" },
+            ["authMethods"] = new[] { "XOAUTH2", "OAUTHBEARER" },
+            ["allowInsecureAuth"] = true,
+            ["disableReverseLookup"] = true,
+        });
+        await using var client = await RawClient.ConnectAsync(server.EndPoint);
+        Assert.Equal(220, (await client.ReadReplyAsync()).Code);
+        Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+
+        string xoauth2 = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("user=alice\u0001auth=Bearer looking-glass\u0001\u0001"));
+        Reply challenge = await client.CommandAsync("AUTH XOAUTH2 " + xoauth2);
+        Assert.Equal(334, challenge.Code);
+        using (var json = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(challenge.Line[4..])))
+        {
+            Assert.Equal("401", json.RootElement.GetProperty("status").GetString());
+            Assert.Equal("bearer", json.RootElement.GetProperty("schemes").GetString());
+            Assert.Equal("https://mail.google.com/", json.RootElement.GetProperty("scope").GetString());
+        }
+
+        Assert.Equal(535, (await client.CommandAsync("")).Code);
+
+        string oauthBearer = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("n,a=alice,\u0001auth=Bearer looking-glass\u0001\u0001"));
+        challenge = await client.CommandAsync("AUTH OAUTHBEARER " + oauthBearer);
+        Assert.Equal(334, challenge.Code);
+        using (var json = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(challenge.Line[4..])))
+        {
+            Assert.Equal("invalid_token", json.RootElement.GetProperty("status").GetString());
+        }
+
+        Assert.Equal(535, (await client.CommandAsync("\u0001")).Code);
+
+        // The right token still works.
+        string good = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("user=alice\u0001auth=Bearer wonderland\u0001\u0001"));
+        Assert.Equal(235, (await client.CommandAsync("AUTH XOAUTH2 " + good)).Code);
+    }
+
     private static MimeMessage Message()
     {
         var message = new MimeMessage();

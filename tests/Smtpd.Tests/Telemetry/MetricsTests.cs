@@ -170,4 +170,46 @@ public class MetricsTests
         Assert.All(transactions, t => Assert.Equal(session.TraceId, t.TraceId));
         Assert.Equal(1, session.GetTagItem("smtpd.transactions"));
     }
+
+    [Fact]
+    public async Task Handlers_of_a_transaction_run_under_its_activity()
+    {
+        // Issue 11, bug 8: the transaction activity was started inside an async method and never became
+        // Activity.Current, so spans the handlers started were children of the session.
+        using var handlerSource = new ActivitySource("Smtpd.Tests.Handlers");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is SmtpTelemetry.ActivitySourceName or "Smtpd.Tests.Handlers",
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        string? rcptParent = null;
+        string? dataParent = null;
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.OnRcptTo = (a, s, ct) =>
+            {
+                using Activity? span = handlerSource.StartActivity("check recipient");
+                rcptParent = span?.Parent?.OperationName;
+                return default;
+            };
+            o.OnData = async (message, s, ct) =>
+            {
+                using Activity? span = handlerSource.StartActivity("store message");
+                dataParent = span?.Parent?.OperationName;
+                await message.CopyToAsync(Stream.Null, ct);
+                return SmtpResult.Accept();
+            };
+        });
+        await using var client = await server.ConnectAsync();
+        await client.CommandAsync("EHLO x");
+        await client.CommandAsync("MAIL FROM:<a@b.c>");
+        await client.CommandAsync("RCPT TO:<r@b.c>");
+        await client.CommandAsync("DATA");
+        await client.SendAsync("hello\r\n.\r\n");
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal("smtp.transaction", rcptParent);
+        Assert.Equal("smtp.transaction", dataParent);
+    }
 }
