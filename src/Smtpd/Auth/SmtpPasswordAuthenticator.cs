@@ -6,7 +6,8 @@ namespace Smtpd;
 
 /// <summary>
 /// Serves every mechanism from a user name → password map, as an AUTH handler: PLAIN, LOGIN and CRAM-MD5 check the
-/// password; XOAUTH2 and OAUTHBEARER take the password as the access token; SCRAM-SHA-256 derives the user's salted
+/// password; XOAUTH2 and OAUTHBEARER take the password as the access token (a refused token gets the error JSON with a
+/// <c>status</c>: Google's <c>401</c> for XOAUTH2, <c>invalid_token</c> for OAUTHBEARER); SCRAM-SHA-256 derives the user's salted
 /// credentials from the password (4096 iterations, a random salt per user, computed once); <c>XCLIENT LOGIN=</c> accepts
 /// a listed name. Secrets are compared in constant time; an unknown user costs about as much as a wrong password and,
 /// for SCRAM, gets a stable decoy salt, so the replies do not tell which users exist. The authenticated user object is
@@ -88,9 +89,23 @@ public sealed class SmtpPasswordAuthenticator
             default:
                 // An unknown user is checked against a random password, so both refusals take the same work.
                 bool valid = request.ValidatePassword(known ? user.Password : _decoyPassword);
-                return known && valid && ownIdentity ? SmtpAuthResult.Success(name) : SmtpAuthResult.Failure();
+                return known && valid && ownIdentity ? SmtpAuthResult.Success(name) : Refusal(request.Method);
         }
     }
+
+    /// <summary>A refusal in the form clients of the mechanism expect: the token mechanisms' error JSON carries a status.</summary>
+    private static SmtpAuthResult Refusal(string method) => method switch
+    {
+        SmtpAuthMethods.XOAuth2 => XOAuth2Refusal,
+        SmtpAuthMethods.OAuthBearer => OAuthBearerRefusal,
+        _ => SmtpAuthResult.Failure(),
+    };
+
+    /// <summary>Google's error for a refused XOAUTH2 token.</summary>
+    private static readonly SmtpAuthResult XOAuth2Refusal = SmtpAuthResult.OAuthFailure("401", "https://mail.google.com/", "bearer");
+
+    /// <summary>RFC 7628 §3.2.2 with RFC 6750's error code for a refused bearer token.</summary>
+    private static readonly SmtpAuthResult OAuthBearerRefusal = SmtpAuthResult.OAuthFailure("invalid_token");
 
     /// <summary>Credentials that never match, with a salt that is stable per user name (a fresh one each time would give unknown users away).</summary>
     private ScramSha256Credentials Decoy(string username)
