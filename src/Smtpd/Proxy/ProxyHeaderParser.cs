@@ -37,6 +37,9 @@ internal static class ProxyHeaderParser
     /// <summary>The longest version 2 header accepted (fixed part, addresses and TLVs).</summary>
     public const int MaxVersion2Length = 4096;
 
+    /// <summary>The longest <c>PP2_TYPE_UNIQUE_ID</c> value the specification allows.</summary>
+    public const int MaxUniqueIdLength = 128;
+
     private static ReadOnlySpan<byte> Version1Prefix => "PROXY "u8;
 
     private static ReadOnlySpan<byte> Version2Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
@@ -274,25 +277,15 @@ internal static class ProxyHeaderParser
             var value = new ReadOnlyMemory<byte>(area, valueStart, length);
             ReadOnlySpan<byte> span = value.Span;
             tlvs.Add(new SmtpProxyTlv(type, value));
+            // Informational TLVs that cannot be interpreted (not text, malformed) stay in Tlvs with their property unset;
+            // they never cost the client its connection. Only the framing and the checksum can refuse a header.
             switch (type)
             {
                 case 0x01: // ALPN
-                    if (!TryText(span, out string? alpn))
-                    {
-                        reason = "the ALPN TLV is not text";
-                        return false;
-                    }
-
-                    header.Alpn = alpn;
+                    header.Alpn = TextOrNull(span);
                     break;
                 case 0x02: // AUTHORITY
-                    if (!TryText(span, out string? authority))
-                    {
-                        reason = "the authority TLV is not text";
-                        return false;
-                    }
-
-                    header.Authority = authority;
+                    header.Authority = TextOrNull(span);
                     break;
                 case 0x03: // CRC32C of the whole header with this field zeroed
                     if (length != 4)
@@ -310,32 +303,18 @@ internal static class ProxyHeaderParser
 
                     header.IsChecksumVerified = true;
                     break;
-                case 0x05: // UNIQUE_ID
-                    if (length > 128 || !TryText(span, out string? uniqueId))
+                case 0x05: // UNIQUE_ID: opaque bytes, at most 128
+                    if (length <= MaxUniqueIdLength)
                     {
-                        reason = "the unique id TLV is longer than 128 bytes or not text";
-                        return false;
+                        header.UniqueId = value;
                     }
 
-                    header.UniqueId = uniqueId;
                     break;
                 case 0x20: // SSL
-                    if (!TryParseSsl(span, out SmtpProxySsl? ssl))
-                    {
-                        reason = "the SSL TLV is malformed";
-                        return false;
-                    }
-
-                    header.Ssl = ssl;
+                    header.Ssl = ParseSsl(span);
                     break;
                 case 0x30: // NETNS
-                    if (!TryText(span, out string? ns))
-                    {
-                        reason = "the network namespace TLV is not text";
-                        return false;
-                    }
-
-                    header.NetworkNamespace = ns;
+                    header.NetworkNamespace = TextOrNull(span);
                     break;
             }
 
@@ -346,12 +325,12 @@ internal static class ProxyHeaderParser
         return true;
     }
 
-    private static bool TryParseSsl(ReadOnlySpan<byte> value, out SmtpProxySsl? ssl)
+    /// <summary>The SSL TLV, or <see langword="null"/> when it is malformed; a sub-field that is not text is left unset.</summary>
+    private static SmtpProxySsl? ParseSsl(ReadOnlySpan<byte> value)
     {
-        ssl = null;
         if (value.Length < 5)
         {
-            return false;
+            return null;
         }
 
         byte client = value[0];
@@ -362,47 +341,40 @@ internal static class ProxyHeaderParser
         {
             if (rest.Length < 3)
             {
-                return false;
+                return null;
             }
 
             byte type = rest[0];
             int length = BinaryPrimitives.ReadUInt16BigEndian(rest[1..]);
             if (length > rest.Length - 3)
             {
-                return false;
+                return null;
             }
 
             ReadOnlySpan<byte> sub = rest.Slice(3, length);
-            string? text = null;
-            if (type is >= 0x21 and <= 0x25 && !TryText(sub, out text))
-            {
-                return false;
-            }
-
             switch (type)
             {
                 case 0x21:
-                    version = text;
+                    version = TextOrNull(sub);
                     break;
                 case 0x22:
-                    commonName = text;
+                    commonName = TextOrNull(sub);
                     break;
                 case 0x23:
-                    cipher = text;
+                    cipher = TextOrNull(sub);
                     break;
                 case 0x24:
-                    signature = text;
+                    signature = TextOrNull(sub);
                     break;
                 case 0x25:
-                    key = text;
+                    key = TextOrNull(sub);
                     break;
             }
 
             rest = rest[(3 + length)..];
         }
 
-        ssl = new SmtpProxySsl(client, verify, version, commonName, cipher, signature, key);
-        return true;
+        return new SmtpProxySsl(client, verify, version, commonName, cipher, signature, key);
     }
 
     /// <summary>CRC32C (Castagnoli) of <paramref name="data"/> with the four bytes at <paramref name="zeroedAt"/> taken as zero.</summary>
@@ -417,23 +389,16 @@ internal static class ProxyHeaderParser
         return ~crc;
     }
 
-    /// <summary>Valid UTF-8 without control characters.</summary>
-    private static bool TryText(ReadOnlySpan<byte> value, out string? text)
+    /// <summary>The value as text when it is valid UTF-8 without control characters, else <see langword="null"/>.</summary>
+    private static string? TextOrNull(ReadOnlySpan<byte> value)
     {
-        text = null;
         if (!Utf8.IsValid(value))
         {
-            return false;
+            return null;
         }
 
         string decoded = Encoding.UTF8.GetString(value);
-        if (XText.HasControl(decoded))
-        {
-            return false;
-        }
-
-        text = decoded;
-        return true;
+        return XText.HasControl(decoded) ? null : decoded;
     }
 
     private static bool TryParseAddress(ReadOnlySpan<byte> field, bool ipv6, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)

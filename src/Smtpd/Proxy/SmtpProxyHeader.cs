@@ -36,7 +36,11 @@ public sealed class SmtpProxyHeader
     /// <summary>The proxy's source port on the socket.</summary>
     public int ProxyPort { get; }
 
-    /// <summary>Every TLV of a version 2 header, in order (empty for version 1).</summary>
+    /// <summary>
+    /// Every TLV of a version 2 header, in order (empty for version 1). The properties below interpret the known ones;
+    /// a value they cannot interpret (text that is not UTF-8 or holds control characters, a malformed SSL TLV) leaves its
+    /// property unset and is only here.
+    /// </summary>
     public IReadOnlyList<SmtpProxyTlv> Tlvs { get; internal set; } = [];
 
     /// <summary>The host name the client asked the proxy for (TLS SNI), from the <c>PP2_TYPE_AUTHORITY</c> TLV.</summary>
@@ -45,8 +49,12 @@ public sealed class SmtpProxyHeader
     /// <summary>The application protocol negotiated between client and proxy (<c>PP2_TYPE_ALPN</c>).</summary>
     public string? Alpn { get; internal set; }
 
-    /// <summary>The proxy's unique id of the connection (<c>PP2_TYPE_UNIQUE_ID</c>, e.g. HAProxy's <c>unique-id-format</c>).</summary>
-    public string? UniqueId { get; internal set; }
+    /// <summary>
+    /// The proxy's unique id of the connection (<c>PP2_TYPE_UNIQUE_ID</c>, e.g. HAProxy's <c>unique-id-format</c>): an
+    /// opaque byte string of at most 128 bytes, often but not necessarily text. Empty when the proxy sent none (or one
+    /// over 128 bytes, which stays in <see cref="Tlvs"/>).
+    /// </summary>
+    public ReadOnlyMemory<byte> UniqueId { get; internal set; }
 
     /// <summary>The network namespace of the client connection (<c>PP2_TYPE_NETNS</c>).</summary>
     public string? NetworkNamespace { get; internal set; }

@@ -85,7 +85,7 @@ public class HaproxyTests
         Assert.Equal(2, header.Version);
         Assert.Equal(HaproxyProcess.SourceAddress, header.ProxyAddress);
         Assert.True(header.IsChecksumVerified);
-        Assert.Equal($"smtp-{clientPort}", header.UniqueId);
+        Assert.Equal($"smtp-{clientPort}", System.Text.Encoding.ASCII.GetString(header.UniqueId.Span));
     }
 
     [Fact]

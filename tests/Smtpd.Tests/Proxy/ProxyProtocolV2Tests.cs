@@ -126,7 +126,7 @@ public class ProxyProtocolV2Tests
         SmtpProxyHeader proxy = (await AcceptedAsync(server, recorder, header)).ProxyHeader!;
         Assert.Equal("smtp", proxy.Alpn);
         Assert.Equal("mail.example.com", proxy.Authority);
-        Assert.Equal("conn-42", proxy.UniqueId);
+        Assert.Equal("conn-42"u8.ToArray(), proxy.UniqueId.ToArray());
         Assert.Equal("blue", proxy.NetworkNamespace);
         SmtpProxySsl ssl = proxy.Ssl!;
         Assert.True(ssl.IsTls);
@@ -217,6 +217,15 @@ public class ProxyProtocolV2Tests
         SmtpProxyHeader proxy = (await AcceptedAsync(server, recorder, header)).ProxyHeader!;
         Assert.Equal(IPAddress.Parse("198.51.100.22"), proxy.Source!.Address);
         Assert.Equal(value, Assert.Single(proxy.Tlvs).Value.ToArray());
+        if (type == 0x05)
+        {
+            Assert.Equal(value.Length <= 128 ? value : [], proxy.UniqueId.ToArray());
+        }
+        else
+        {
+            Assert.True(proxy.Alpn is null && proxy.Authority is null && proxy.NetworkNamespace is null);
+            Assert.True(proxy.Ssl is null || proxy.Ssl.Version is null, "a sub-field that is not text is left unset");
+        }
     }
 
     [Theory]
