@@ -26,7 +26,7 @@ public sealed class SmtpAddress
     /// </summary>
     public IReadOnlyDictionary<string, string?> Args { get; }
 
-    /// <summary>DSN data of a recipient (<c>NOTIFY</c>, <c>ORCPT</c>), present when DSN is enabled (<see cref="SmtpServerOptions.HideDSN"/> is false).</summary>
+    /// <summary>DSN data of a recipient (<c>NOTIFY</c>, <c>ORCPT</c>), present when DSN is enabled (<see cref="SmtpServerOptions.HideDsn"/> is false).</summary>
     public SmtpRecipientDsn? Dsn { get; init; }
 
     /// <summary><see langword="true"/> for the null reverse-path <c>&lt;&gt;</c>.</summary>

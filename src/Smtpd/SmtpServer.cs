@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Smtpd;
 
@@ -27,59 +25,27 @@ namespace Smtpd;
 /// </example>
 public partial class SmtpServer : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<long, SmtpConnection> _connections = new();
+    private readonly ServerContext _context;
     private readonly List<Listener> _listeners = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ITimer _heartbeat;
-    private readonly ILoggerFactory? _ownedLoggerFactory;
-    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _nextConnectionKey;
-    private int _clientCount;
-    private volatile bool _closing;
     private int _closeStarted;
     private int _disposed;
 
-    /// <summary>Creates a server. The options are copied: later changes to <paramref name="options"/> have no effect.</summary>
+    /// <summary>Creates a server. The options are copied and compiled: later changes to <paramref name="options"/> have no effect.</summary>
     /// <param name="options">The configuration.</param>
+    /// <exception cref="ArgumentException">An option has a value the server cannot work with.</exception>
     public SmtpServer(SmtpServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone();
         Options.Validate();
-        if (Options.Logger is not null)
-        {
-            Logger = Options.Logger;
-        }
-        else if (Options.LoggerFactory is not null)
-        {
-            Logger = Options.LoggerFactory.CreateLogger(Options.Component);
-        }
-        else if (Options.LogToConsole)
-        {
-            _ownedLoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddSimpleConsole(console =>
-            {
-                console.SingleLine = true;
-                console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            }).SetMinimumLevel(LogLevel.Debug));
-            Logger = _ownedLoggerFactory.CreateLogger(Options.Component);
-        }
-        else
-        {
-            Logger = NullLogger.Instance;
-        }
-
-        Metrics = new SmtpMetrics(Options.MeterFactory);
-        Replies = new ReplyTable(Options);
-        Capabilities = new CapabilityTable(Options);
-        DisabledCommands = BuildDisabledTable(Options.DisabledCommands);
-        SocketTimeoutMs = (long)Options.SocketTimeout.TotalMilliseconds;
-        long tick = Math.Clamp(SocketTimeoutMs / 10, 10, 1000);
-        _heartbeat = TimeProvider.System.CreateTimer(static state => ((SmtpServer)state!).OnHeartbeat(), this, TimeSpan.FromMilliseconds(tick), TimeSpan.FromMilliseconds(tick));
-        HasConnectHandler = Options.OnConnect is not null || IsOverridden(nameof(OnConnectAsync));
-        InitializeTls();
+        DefaultSessionHandler = new SmtpSessionHandler(this);
+        bool sessionHandlers = Options.SessionHandlerFactory is not null || IsOverridden(nameof(CreateSessionHandler));
+        bool connectHandler = Options.OnConnect is not null || IsOverridden(nameof(OnConnectAsync)) || sessionHandlers;
+        _context = new ServerContext(this, Options, connectHandler, _stopping.Token);
     }
 
-    /// <summary>The server's configuration (a copy of what was passed to the constructor).</summary>
+    /// <summary>The server's configuration (a copy of what was passed to the constructor; changing it has no effect).</summary>
     public SmtpServerOptions Options { get; }
 
     /// <summary>The endpoints the server listens on, with the actual ports when port 0 was asked for.</summary>
@@ -94,67 +60,42 @@ public partial class SmtpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The number of open client connections.</summary>
-    public int ConnectionCount => _connections.Count;
+    /// <summary>The number of client connections, from accept until their close handler has finished.</summary>
+    public int ConnectionCount => _context.Connections.Count;
 
-    /// <summary><see langword="true"/> once <see cref="CloseAsync(CancellationToken)"/> was called.</summary>
-    public bool IsClosing => _closing;
+    /// <summary><see langword="true"/> once <see cref="CloseAsync(CancellationToken)"/> (or disposal) started.</summary>
+    public bool IsClosing => _context.IsClosing;
 
-    internal ILogger Logger { get; }
+    /// <summary>What every connection shares.</summary>
+    internal ServerContext Context => _context;
 
-    internal ReplyTable Replies { get; }
+    /// <summary>The handler of connections for which the application creates none: it calls the server's handlers.</summary>
+    internal SmtpSessionHandler DefaultSessionHandler { get; }
 
-    internal SmtpMetrics Metrics { get; }
+    internal ILogger Logger => _context.Logger;
 
-    internal CapabilityTable Capabilities { get; }
-
-    internal bool[] DisabledCommands { get; }
-
-    /// <summary>Whether a connect handler exists (a delegate or an override); without one, connecting costs no handler call.</summary>
-    internal bool HasConnectHandler { get; }
-
-    internal long SocketTimeoutMs { get; }
-
-    /// <summary>Cancelled when the server is disposed: aborts everything still running.</summary>
-    internal CancellationToken StoppingToken => _stopping.Token;
-
-    /// <summary>Starts listening on <paramref name="endPoint"/>; returns once the socket is bound and listening.</summary>
+    /// <summary>Starts listening on <paramref name="endPoint"/> with the server's options; returns once the socket is bound and listening.</summary>
     /// <param name="endPoint">An <see cref="IPEndPoint"/> (port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The bound endpoint.</returns>
     public Task<EndPoint> ListenAsync(EndPoint endPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        ObjectDisposedException.ThrowIf(_closing, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        var socket = endPoint is UnixDomainSocketEndPoint
-            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endPoint is IPEndPoint { Address: var address } && address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
+        return ListenAsync(endPoint, _context.DefaultEndpoint, cancellationToken);
+    }
 
-            socket.Bind(endPoint);
-            socket.Listen(1024);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        var listener = new Listener(socket, socket.LocalEndPoint!);
-        lock (_listeners)
-        {
-            _listeners.Add(listener);
-        }
-
-        SmtpLog.Listening(Logger, listener.EndPoint);
-        listener.AcceptLoop = Task.Run(() => AcceptLoopAsync(listener), CancellationToken.None);
-        return Task.FromResult(listener.EndPoint);
+    /// <summary>
+    /// Starts listening on <see cref="SmtpListenOptions.EndPoint"/> with that endpoint's own TLS mode, AUTH policy,
+    /// proxy trust, LMTP and size (the server's options for whatever it leaves unset); returns once the socket listens.
+    /// </summary>
+    /// <param name="listenOptions">The endpoint and its settings (read now; later changes have no effect).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The bound endpoint.</returns>
+    /// <exception cref="ArgumentException">A setting of the endpoint cannot be used.</exception>
+    public Task<EndPoint> ListenAsync(SmtpListenOptions listenOptions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+        return ListenAsync(listenOptions.EndPoint, EndpointContext.Compile(_context, listenOptions), cancellationToken);
     }
 
     /// <summary>Runs an SMTP session on a socket that the application accepted itself. Completes when the session ends.</summary>
@@ -163,8 +104,7 @@ public partial class SmtpServer : IAsyncDisposable
     public Task HandleConnectionAsync(Socket socket, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, socket.LocalEndPoint as IPEndPoint);
-        return connection.RunAsync(cancellationToken);
+        return Run(new SmtpConnection(_context.DefaultEndpoint, socket, null, socket.RemoteEndPoint as IPEndPoint, socket.LocalEndPoint as IPEndPoint), cancellationToken);
     }
 
     /// <summary>
@@ -180,40 +120,34 @@ public partial class SmtpServer : IAsyncDisposable
     public Task HandleStreamAsync(Stream stream, IPEndPoint? remoteEndPoint = null, IPEndPoint? localEndPoint = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var connection = new SmtpConnection(this, null, stream, remoteEndPoint, localEndPoint);
-        return connection.RunAsync(cancellationToken);
+        return Run(new SmtpConnection(_context.DefaultEndpoint, null, stream, remoteEndPoint, localEndPoint), cancellationToken);
     }
 
     /// <summary>
     /// Stops gracefully: the listeners close at once; every further command gets <c>421 Server shutting down</c>;
     /// after <see cref="SmtpServerOptions.CloseTimeout"/> idle sessions get that reply unasked and are closed, while a
-    /// message being received completes. Completes when every connection has ended; cancelling aborts them.
+    /// message being received completes. Completes when every connection has ended and its close handler has finished;
+    /// cancelling aborts the connections.
     /// </summary>
     /// <param name="cancellationToken">Aborts the remaining connections when cancelled.</param>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
+        ConnectionRegistry connections = _context.Connections;
         if (Interlocked.Exchange(ref _closeStarted, 1) == 0)
         {
-            _closing = true;
+            connections.BeginClose();
             StopListeners();
-            AbortPendingSockets();
-            AbortPendingHandshakes();
-            SmtpLog.Closing(Logger, _connections.Count, Options.CloseTimeout.TotalSeconds);
-            CheckAllClosed();
+            SmtpLog.Closing(Logger, connections.Count, Options.CloseTimeout.TotalSeconds);
         }
 
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Task delay = Task.Delay(Options.CloseTimeout, timeout.Token);
-            if (await Task.WhenAny(_allClosed.Task, delay) != _allClosed.Task)
+            if (await Task.WhenAny(connections.AllClosed, delay) != connections.AllClosed)
             {
-                foreach (SmtpConnection connection in _connections.Values)
-                {
-                    connection.RequestShutdown();
-                }
-
-                await _allClosed.Task.WaitAsync(cancellationToken);
+                connections.RequestShutdown();
+                await connections.AllClosed.WaitAsync(cancellationToken);
             }
             else
             {
@@ -222,18 +156,17 @@ public partial class SmtpServer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            foreach (SmtpConnection connection in _connections.Values)
-            {
-                connection.Abort();
-            }
-
+            connections.AbortAll();
             throw;
         }
 
         SmtpLog.Closed(Logger);
     }
 
-    /// <summary>Closes immediately: stops the listeners and aborts every connection. Later calls do nothing.</summary>
+    /// <summary>
+    /// Closes immediately: stops the listeners, cancels the close handlers' token and aborts every connection, then
+    /// waits (5 s at most) for the connections and their close handlers to finish. Later calls do nothing.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -241,36 +174,32 @@ public partial class SmtpServer : IAsyncDisposable
             return;
         }
 
-        _closing = true;
+        ConnectionRegistry connections = _context.Connections;
+        connections.BeginClose();
         StopListeners();
         await _stopping.CancelAsync();
-        foreach (SmtpConnection connection in _connections.Values)
-        {
-            connection.Abort();
-        }
-
-        CheckAllClosed();
-
-        await _heartbeat.DisposeAsync();
+        connections.AbortAll();
+        await connections.DisposeAsync();
         Task[] loops;
         lock (_listeners)
         {
-            loops = _listeners.Select(l => l.AcceptLoop ?? Task.CompletedTask).ToArray();
+            loops = _listeners.Select(l => l.AcceptLoop).ToArray();
         }
 
         await Task.WhenAll(loops);
         try
         {
-            await _allClosed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            await connections.AllClosed.WaitAsync(TimeSpan.FromSeconds(5));
+            _stopping.Dispose();
         }
         catch (TimeoutException)
         {
-            // Connections that do not notice the abort within 5 s are left to the runtime.
+            // Connections (or close handlers) that do not end within 5 s are left to the runtime; they keep their
+            // cancelled token, so its source is not disposed under them.
         }
 
-        _ownedLoggerFactory?.Dispose();
-        Metrics.Dispose();
-        _stopping.Dispose();
+        _context.Metrics.Dispose();
+
         GC.SuppressFinalize(this);
     }
 
@@ -282,7 +211,7 @@ public partial class SmtpServer : IAsyncDisposable
 
     /// <summary>Called for <c>MAIL FROM</c> once the address and parameters are valid. Reject to refuse the sender.</summary>
     /// <param name="address">The sender and its parameters.</param>
-    /// <param name="session">The session; the envelope already carries this command's BODY/SMTPUTF8/REQUIRETLS/DSN values.</param>
+    /// <param name="session">The session; its envelope is the one this command proposes (with its BODY/SMTPUTF8/REQUIRETLS/DSN values), kept only if the sender is accepted.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
     protected virtual ValueTask<SmtpResult> OnMailFromAsync(SmtpAddress address, SmtpSession session, CancellationToken cancellationToken) =>
         Options.OnMailFrom?.Invoke(address, session, cancellationToken) ?? default;
@@ -322,6 +251,16 @@ public partial class SmtpServer : IAsyncDisposable
     protected virtual ValueTask OnCloseAsync(SmtpSession session, CancellationToken cancellationToken) =>
         Options.OnClose?.Invoke(session, cancellationToken) ?? default;
 
+    /// <summary>
+    /// Creates the handler of one connection (before its connect handler runs). The default returns what
+    /// <see cref="SmtpServerOptions.SessionHandlerFactory"/> returns, or a shared handler that calls this server's
+    /// <c>On…Async</c> methods. Override it to keep typed state per connection in a <see cref="SmtpSessionHandler"/>.
+    /// </summary>
+    /// <param name="session">The new session (its addresses are known; nothing else yet).</param>
+    /// <returns>A new handler per connection, or the shared default.</returns>
+    protected virtual SmtpSessionHandler CreateSessionHandler(SmtpSession session) =>
+        Options.SessionHandlerFactory?.Invoke(session) ?? DefaultSessionHandler;
+
     internal ValueTask<SmtpResult> InvokeConnectAsync(SmtpSession session, CancellationToken ct) => OnConnectAsync(session, ct);
 
     internal ValueTask<SmtpResult> InvokeMailFromAsync(SmtpAddress address, SmtpSession session, CancellationToken ct) => OnMailFromAsync(address, session, ct);
@@ -332,85 +271,32 @@ public partial class SmtpServer : IAsyncDisposable
 
     internal ValueTask InvokeCloseAsync(SmtpSession session, CancellationToken ct) => OnCloseAsync(session, ct);
 
-    /// <summary>Registers a connection for the heartbeat and shutdown; returns its key.</summary>
-    internal long Register(SmtpConnection connection)
+    /// <summary>The handler of a new connection, bound to this server.</summary>
+    internal SmtpSessionHandler SessionHandlerFor(SmtpSession session)
     {
-        long key = Interlocked.Increment(ref _nextConnectionKey);
-        _connections[key] = connection;
-        return key;
+        SmtpSessionHandler handler = CreateSessionHandler(session)
+            ?? throw new InvalidOperationException("CreateSessionHandler returned null.");
+        handler.Attach(this);
+        return handler;
     }
 
-    internal void Unregister(long key)
+    private Task<EndPoint> ListenAsync(EndPoint endPoint, EndpointContext endpoint, CancellationToken cancellationToken)
     {
-        _connections.TryRemove(key, out _);
-        CheckAllClosed();
-    }
-
-    /// <summary>Takes a client slot; <see langword="false"/> when <see cref="SmtpServerOptions.MaxClients"/> are already connected.</summary>
-    internal bool TryAcquireClientSlot()
-    {
-        int count = Interlocked.Increment(ref _clientCount);
-        return Options.MaxClients <= 0 || count <= Options.MaxClients;
-    }
-
-    internal void ReleaseClientSlot() => Interlocked.Decrement(ref _clientCount);
-
-    private void CheckAllClosed()
-    {
-        if (_closing && _connections.IsEmpty)
+        ObjectDisposedException.ThrowIf(IsClosing, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        Listener listener = Listener.Start(endPoint, endpoint);
+        lock (_listeners)
         {
-            _allClosed.TrySetResult();
+            _listeners.Add(listener);
         }
+
+        return Task.FromResult(listener.EndPoint);
     }
 
-    private void OnHeartbeat()
+    private Task Run(SmtpConnection connection, CancellationToken cancellationToken)
     {
-        long now = Environment.TickCount64;
-        foreach (KeyValuePair<long, SmtpConnection> entry in _connections)
-        {
-            entry.Value.OnHeartbeat(now);
-        }
-    }
-
-    private async Task AcceptLoopAsync(Listener listener)
-    {
-        while (!_closing)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.Socket.AcceptAsync(_stopping.Token);
-            }
-            catch (Exception) when (_closing || _stopping.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                // Transient accept errors (a client reset while queued, descriptor exhaustion) must not stop the listener.
-                SmtpLog.AcceptFailed(Logger, ex);
-                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    await Task.Delay(50);
-                }
-
-                continue;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-
-            if (socket.AddressFamily != AddressFamily.Unix)
-            {
-                socket.NoDelay = true;
-            }
-
-            // A listener bound to one address shares its endpoint with every connection (no endpoint object per accept).
-            IPEndPoint? local = listener.SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint;
-            var connection = new SmtpConnection(this, socket, null, socket.RemoteEndPoint as IPEndPoint, local);
-            ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
-        }
+        _context.Connections.Register(connection);
+        return connection.RunAsync(cancellationToken);
     }
 
     private void StopListeners()
@@ -419,7 +305,7 @@ public partial class SmtpServer : IAsyncDisposable
         {
             foreach (Listener listener in _listeners)
             {
-                listener.Socket.Dispose();
+                listener.Stop();
             }
         }
     }
@@ -428,32 +314,4 @@ public partial class SmtpServer : IAsyncDisposable
         Justification = "If trimming removed the method's metadata, GetMethod returns null and the handler counts as overridden, which only costs a call.")]
     private bool IsOverridden(string method) =>
         GetType().GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)?.DeclaringType != typeof(SmtpServer);
-
-    private static bool[] BuildDisabledTable(IList<string> disabled)
-    {
-        var table = new bool[CommandParser.Names.Length];
-        foreach (string entry in disabled)
-        {
-            int index = Array.IndexOf(CommandParser.Names, entry.Trim().ToUpperInvariant());
-            if (index > 0)
-            {
-                table[index] = true;
-            }
-        }
-
-        return table;
-    }
-
-    private sealed class Listener(Socket socket, EndPoint endPoint)
-    {
-        public Socket Socket { get; } = socket;
-
-        public EndPoint EndPoint { get; } = endPoint;
-
-        public Task? AcceptLoop { get; set; }
-
-        /// <summary>The bound endpoint when it names one address (not a wildcard), so connections can share it.</summary>
-        public IPEndPoint? SharedLocalEndPoint { get; } =
-            endPoint is IPEndPoint ip && !ip.Address.Equals(IPAddress.Any) && !ip.Address.Equals(IPAddress.IPv6Any) ? ip : null;
-    }
 }

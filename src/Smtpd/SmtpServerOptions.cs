@@ -31,7 +31,10 @@ public sealed partial class SmtpServerOptions
     /// <summary>Speak LMTP (RFC 2033) instead of SMTP: LHLO instead of HELO/EHLO, one reply per recipient after DATA.</summary>
     public bool Lmtp { get; set; }
 
-    /// <summary>The reference's <c>logger: true</c>: log to the console when neither <see cref="Logger"/> nor <see cref="LoggerFactory"/> is set.</summary>
+    /// <summary>
+    /// The reference's <c>logger: true</c>: when neither <see cref="Logger"/> nor <see cref="LoggerFactory"/> is set, log
+    /// to standard output (one line per entry, debug level and up, in the format of .NET's simple console logger).
+    /// </summary>
     public bool LogToConsole { get; set; }
 
     /// <summary>The logger to write every log line to. Takes precedence over <see cref="LoggerFactory"/>.</summary>
@@ -50,22 +53,22 @@ public sealed partial class SmtpServerOptions
     public IList<string> DisabledCommands { get; set; } = [];
 
     /// <summary>Do not advertise <c>PIPELINING</c> (pipelined commands still work).</summary>
-    public bool HidePIPELINING { get; set; }
+    public bool HidePipelining { get; set; }
 
     /// <summary>Do not advertise <c>8BITMIME</c> (<c>BODY=</c> is still accepted).</summary>
-    public bool Hide8BITMIME { get; set; }
+    public bool Hide8BitMime { get; set; }
 
     /// <summary>Do not advertise <c>SMTPUTF8</c> (the parameter is still accepted).</summary>
-    public bool HideSMTPUTF8 { get; set; }
+    public bool HideSmtpUtf8 { get; set; }
 
     /// <summary>When false, advertise <c>ENHANCEDSTATUSCODES</c> and put RFC 3463 codes into replies. Default true, as the reference.</summary>
-    public bool HideENHANCEDSTATUSCODES { get; set; } = true;
+    public bool HideEnhancedStatusCodes { get; set; } = true;
 
     /// <summary>When false, advertise <c>DSN</c> and validate <c>RET</c>, <c>ENVID</c>, <c>NOTIFY</c> and <c>ORCPT</c> into <see cref="SmtpEnvelope.Dsn"/> and <see cref="SmtpAddress.Dsn"/>. Default true.</summary>
-    public bool HideDSN { get; set; } = true;
+    public bool HideDsn { get; set; } = true;
 
     /// <summary>When false, advertise <c>REQUIRETLS</c> (RFC 8689) on secure connections. Default true. The parameter is validated either way.</summary>
-    public bool HideREQUIRETLS { get; set; } = true;
+    public bool HideRequireTls { get; set; } = true;
 
     /// <summary>Idle timeout: a client that sends nothing for this long gets <c>421 Timeout - closing connection</c>. Also bounds the TLS handshake and the PROXY header. Default 60 s.</summary>
     public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -118,6 +121,14 @@ public sealed partial class SmtpServerOptions
 
     /// <summary>Called once per connection after it closed, with the session as it was.</summary>
     public Func<SmtpSession, CancellationToken, ValueTask>? OnClose { get; set; }
+
+    /// <summary>
+    /// Creates the handler of each connection, for applications that keep typed state per connection (go-smtp's
+    /// <c>Backend.NewSession</c>): a <see cref="SmtpSessionHandler"/> subclass whose fields are that state and whose
+    /// overrides replace the handlers above for that connection (those it does not override still run). Called once per
+    /// connection, before <see cref="OnConnect"/>; a factory that throws gets the client <c>451 4.3.0</c>.
+    /// </summary>
+    public Func<SmtpSession, SmtpSessionHandler>? SessionHandlerFactory { get; set; }
 
     /// <summary>A copy whose lists are copies too, so the server is not affected by later changes.</summary>
     internal SmtpServerOptions Clone()

@@ -12,7 +12,7 @@ public sealed partial class SmtpSession
     private static readonly string[] TransmissionTypes = BuildTransmissionTypes();
     private Dictionary<object, object?>? _items;
     private object? _error;
-    private SmtpEnvelope? _envelope;
+    private MailTransaction? _transaction;
 
     internal SmtpSession(string id, bool lmtp, bool dsn)
     {
@@ -46,8 +46,11 @@ public sealed partial class SmtpSession
     /// <summary>The argument of the accepted HELO/EHLO/LHLO, lower-cased, or <see langword="null"/> before one was accepted.</summary>
     public string? HostNameAppearsAs { get; internal set; }
 
-    /// <summary>The envelope of the current transaction.</summary>
-    public SmtpEnvelope Envelope => _envelope ??= new SmtpEnvelope(DsnEnabled);
+    /// <summary>
+    /// The envelope of the current transaction. While the <c>MAIL FROM</c> handler runs it is the one that command
+    /// proposes (with its BODY, SMTPUTF8, REQUIRETLS and DSN values); it stays only if the sender is accepted.
+    /// </summary>
+    public SmtpEnvelope Envelope => MailTransaction.Envelope;
 
     /// <summary>1 + the number of DATA transactions completed on this connection (successful or not).</summary>
     public int Transaction { get; internal set; } = 1;
@@ -106,13 +109,21 @@ public sealed partial class SmtpSession
 
     internal bool DsnEnabled { get; }
 
-    /// <summary>Starts a new, empty envelope (the old one stays intact for whoever still holds it; the new one is made when first used).</summary>
-    internal void ResetEnvelope()
+    /// <summary>The connection's mail transaction, made when first used.</summary>
+    internal MailTransaction MailTransaction => _transaction ??= new MailTransaction(DsnEnabled);
+
+    /// <summary>The mail transaction if one was ever started (no allocation for connections that never send mail).</summary>
+    internal MailTransaction? CurrentTransaction => _transaction;
+
+    /// <summary>The client's address as a host name: <c>[192.0.2.1]</c>.</summary>
+    internal string BracketedRemoteAddress => "[" + RemoteAddress + "]";
+
+    /// <summary>The identity reset of STARTTLS (RFC 3207) and XCLIENT: the client must greet again and is not authenticated.</summary>
+    internal void ResetIdentity()
     {
-        if (_envelope is { IsPristine: false })
-        {
-            _envelope = null;
-        }
+        User = null;
+        HostNameAppearsAs = null;
+        OpeningCommand = null;
     }
 
     internal static string NewId()

@@ -2,11 +2,6 @@ namespace Smtpd;
 
 public partial class SmtpServer
 {
-    private AuthReplyTable? _authReplies;
-
-    /// <summary>The fixed AUTH replies, encoded once per server on first use.</summary>
-    internal AuthReplyTable AuthReplies => _authReplies ??= new AuthReplyTable(Replies);
-
     /// <summary>
     /// Called for every authentication attempt (and for <c>XCLIENT LOGIN=</c>, with method <c>XCLIENT</c> and no secret).
     /// The default calls <see cref="SmtpServerOptions.OnAuth"/>; without it, every attempt fails as the reference's:

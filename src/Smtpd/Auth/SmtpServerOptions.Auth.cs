@@ -20,7 +20,7 @@ public sealed partial class SmtpServerOptions
     /// <summary>
     /// Allow AUTH on a cleartext connection although STARTTLS could be used. When false (the default), AUTH before
     /// STARTTLS gets <c>538 5.7.11 Error: Must issue a STARTTLS command first</c> whenever the server can do STARTTLS,
-    /// also when <see cref="HideSTARTTLS"/> hides it (the command still works). Disabling STARTTLS allows cleartext AUTH.
+    /// also when <see cref="HideStartTls"/> hides it (the command still works). Disabling STARTTLS allows cleartext AUTH.
     /// </summary>
     public bool AllowInsecureAuth { get; set; }
 

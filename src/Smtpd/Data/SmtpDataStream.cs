@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Smtpd;
@@ -13,27 +12,24 @@ namespace Smtpd;
 /// </summary>
 public sealed class SmtpDataStream : Stream
 {
-    private readonly SmtpConnection _connection;
+    private readonly MessageBodyReader _body;
     private readonly long _sizeLimit;
-    private DotUnstuffer _unstuffer = new();
-    private long _byteLength;
-    private Exception? _failure;
     private int _pending = -1;
 
-    internal SmtpDataStream(SmtpConnection connection, long sizeLimit)
+    internal SmtpDataStream(MessageBodyReader body, long sizeLimit)
     {
-        _connection = connection;
+        _body = body;
         _sizeLimit = sizeLimit;
     }
 
     /// <summary>Message bytes delivered so far (after unstuffing, including the final CRLF); live while the message arrives.</summary>
-    public long ByteLength => _byteLength;
+    public long ByteLength => _body.ByteLength;
 
     /// <summary><see langword="true"/> once more than <see cref="SmtpServerOptions.Size"/> bytes arrived (never without a size limit). The transfer goes on.</summary>
-    public bool SizeExceeded => _sizeLimit > 0 && _byteLength > _sizeLimit;
+    public bool SizeExceeded => _sizeLimit > 0 && ByteLength > _sizeLimit;
 
     /// <summary><see langword="true"/> once the whole message has been received.</summary>
-    public bool IsComplete => _unstuffer.IsEnded;
+    public bool IsComplete => _body.IsComplete;
 
     /// <inheritdoc/>
     public override bool CanRead => true;
@@ -50,11 +46,12 @@ public sealed class SmtpDataStream : Stream
     /// <inheritdoc/>
     public override long Position
     {
-        get => _byteLength;
+        get => ByteLength;
         set => throw new NotSupportedException();
     }
 
-    internal Exception? Failure => _failure;
+    /// <summary>Reading from the client failed: the connection is lost (not a failure of the handler).</summary>
+    internal IOException? Failure => _body.Failure;
 
     /// <inheritdoc/>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -74,9 +71,9 @@ public sealed class SmtpDataStream : Stream
 
         if (buffer.Length < 2)
         {
-            // The state machine may release a held-back ".CR" pair at once: read two, keep one.
+            // The body reader may release two bytes at once (a held-back ".CR" pair): read two, keep one.
             byte[] two = new byte[2];
-            int n = await ReadAsync(two.AsMemory(), cancellationToken);
+            int n = await _body.ReadAsync(two.AsMemory(), cancellationToken);
             if (n == 2)
             {
                 _pending = two[1];
@@ -86,21 +83,7 @@ public sealed class SmtpDataStream : Stream
             return n == 0 ? 0 : 1;
         }
 
-        while (true)
-        {
-            if (_unstuffer.IsEnded)
-            {
-                return 0;
-            }
-
-            ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
-            int written = Consume(input, buffer.Span);
-            if (written > 0)
-            {
-                return written;
-            }
-        }
+        return await _body.ReadAsync(buffer, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -132,16 +115,7 @@ public sealed class SmtpDataStream : Stream
     }
 
     /// <summary>Reads and discards the rest of the message.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    internal async ValueTask DrainAsync(CancellationToken cancellationToken)
-    {
-        while (!_unstuffer.IsEnded)
-        {
-            ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
-            Consume(input, default, discard: true);
-        }
-    }
+    internal ValueTask DrainAsync(CancellationToken cancellationToken) => _body.DrainAsync(cancellationToken);
 
     /// <inheritdoc/>
     public override void Flush()
@@ -156,66 +130,4 @@ public sealed class SmtpDataStream : Stream
 
     /// <inheritdoc/>
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
-    {
-        ReadResult result;
-        try
-        {
-            result = await _connection.ReadDataAsync(cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            _failure = ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex);
-            throw _failure;
-        }
-
-        if (result.Buffer.IsEmpty && result.IsCompleted)
-        {
-            _connection.Reader.AdvanceTo(result.Buffer.End);
-            _failure = new IOException("Connection closed before the message was received in full");
-            throw _failure;
-        }
-
-        return result.Buffer;
-    }
-
-    /// <summary>Runs the state machine over <paramref name="input"/>; advances the reader past what was consumed.</summary>
-    private int Consume(ReadOnlySequence<byte> input, Span<byte> output, bool discard = false)
-    {
-        int written = 0;
-        long consumed = 0;
-        foreach (ReadOnlyMemory<byte> segment in input)
-        {
-            ReadOnlySpan<byte> span = segment.Span;
-            int used = _unstuffer.Process(span, discard ? default : output[written..], discard, out int n);
-            written += n;
-            consumed += used;
-            if (used < span.Length || _unstuffer.IsEnded)
-            {
-                break;
-            }
-        }
-
-        _byteLength += written;
-        SequencePosition position = input.GetPosition(consumed);
-
-        // Everything was examined unless output space ran out: the next read then waits for new bytes.
-        bool outOfSpace = consumed < input.Length && !_unstuffer.IsEnded;
-        _connection.Reader.AdvanceTo(position, outOfSpace || _unstuffer.IsEnded ? position : input.End);
-        return written;
-    }
-
-    private void ThrowIfFailed()
-    {
-        if (_failure is not null)
-        {
-            throw _failure;
-        }
-    }
 }

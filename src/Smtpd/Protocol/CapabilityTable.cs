@@ -30,27 +30,27 @@ internal sealed class CapabilityTable
     public CapabilityTable(SmtpServerOptions options)
     {
         var lines = new List<byte[]>();
-        if (!options.HidePIPELINING)
+        if (!options.HidePipelining)
         {
             lines.Add("PIPELINING"u8.ToArray());
         }
 
-        if (!options.Hide8BITMIME)
+        if (!options.Hide8BitMime)
         {
             lines.Add("8BITMIME"u8.ToArray());
         }
 
-        if (!options.HideSMTPUTF8)
+        if (!options.HideSmtpUtf8)
         {
             lines.Add("SMTPUTF8"u8.ToArray());
         }
 
-        if (!options.HideENHANCEDSTATUSCODES)
+        if (!options.HideEnhancedStatusCodes)
         {
             lines.Add("ENHANCEDSTATUSCODES"u8.ToArray());
         }
 
-        if (!options.HideDSN)
+        if (!options.HideDsn)
         {
             lines.Add("DSN"u8.ToArray());
         }

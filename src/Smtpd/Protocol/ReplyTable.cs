@@ -8,7 +8,7 @@ internal sealed class ReplyTable
 {
     public ReplyTable(SmtpServerOptions options)
     {
-        Enhanced = !options.HideENHANCEDSTATUSCODES;
+        Enhanced = !options.HideEnhancedStatusCodes;
         string name = options.Name;
         string protocol = options.Lmtp ? "LMTP" : "ESMTP";
         Greeting = ReplyWriter.Encode(220, null, string.IsNullOrEmpty(options.Banner) ? $"{name} {protocol}" : $"{name} {protocol} {options.Banner}");

@@ -3,11 +3,9 @@ namespace Smtpd;
 public partial class SmtpServer
 {
     private readonly Lock _tlsUpdateLock = new();
-    private TlsContext? _tls;
-    private int _pendingHandshakes;
 
     /// <summary>The TLS material new handshakes use, or <see langword="null"/> when this server never does a handshake.</summary>
-    internal TlsContext? Tls => Volatile.Read(ref _tls);
+    internal TlsContext? Tls => _context.Tls;
 
     /// <summary>
     /// Changes the TLS material while the server runs (the reference's <c>updateSecureContext</c>): <paramref name="configure"/>
@@ -15,8 +13,9 @@ public partial class SmtpServer
     /// <see cref="SmtpServerOptions.Cert"/>, <see cref="SmtpServerOptions.Passphrase"/>, <see cref="SmtpServerOptions.Certificate"/>,
     /// <see cref="SmtpServerOptions.SniOptions"/>, <see cref="SmtpServerOptions.SniCallback"/>), CA certificates,
     /// <see cref="SmtpServerOptions.Ciphers"/>, <see cref="SmtpServerOptions.SslProtocols"/>, <see cref="SmtpServerOptions.RequestCert"/>
-    /// and <see cref="SmtpServerOptions.RejectUnauthorized"/> are validated, prepared and then used by every new handshake;
-    /// sessions already secured keep theirs. Changes to other options are ignored. When it throws, nothing changed.
+    /// and <see cref="SmtpServerOptions.RejectUnauthorized"/> are validated, prepared and then used by every new handshake
+    /// on every endpoint; sessions already secured keep theirs. Changes to other options are ignored. When it throws,
+    /// nothing changed. This is the only part of the configuration that can change while the server runs.
     /// </summary>
     /// <param name="configure">Sets the new TLS options.</param>
     /// <exception cref="ArgumentException">The new TLS material cannot be used.</exception>
@@ -43,8 +42,7 @@ public partial class SmtpServer
             next.Validate();
             TlsContext? context = TlsContext.Create(next);
             Options.CopyTlsMaterialFrom(next);
-            Volatile.Write(ref _tls, context);
-            LogTlsContext(context, updated: true);
+            _context.UseTls(context, updated: true);
         }
     }
 
@@ -60,60 +58,4 @@ public partial class SmtpServer
         Options.OnSecure?.Invoke(session, cancellationToken) ?? default;
 
     internal ValueTask<SmtpResult> InvokeSecureAsync(SmtpSession session, CancellationToken ct) => OnSecureAsync(session, ct);
-
-    /// <summary>
-    /// Counts a connection that waits for its implicit TLS handshake; <see langword="false"/> when
-    /// <see cref="SmtpServerOptions.MaxClients"/> such connections are already waiting (the reference's pre-session guard).
-    /// </summary>
-    internal bool TryBeginPendingHandshake()
-    {
-        int pending = Interlocked.Increment(ref _pendingHandshakes);
-        if (Options.MaxClients > 0 && pending > Options.MaxClients)
-        {
-            Interlocked.Decrement(ref _pendingHandshakes);
-            return false;
-        }
-
-        return true;
-    }
-
-    internal void EndPendingHandshake() => Interlocked.Decrement(ref _pendingHandshakes);
-
-    private void InitializeTls()
-    {
-        _tls = TlsContext.Create(Options);
-        LogTlsContext(_tls, updated: false);
-    }
-
-    /// <summary>On close: connections still in their implicit TLS handshake are dropped at once (they have no session to end).</summary>
-    private void AbortPendingHandshakes()
-    {
-        foreach (SmtpConnection connection in _connections.Values)
-        {
-            connection.AbortPendingHandshake();
-        }
-    }
-
-    private void LogTlsContext(TlsContext? context, bool updated)
-    {
-        if (context is null)
-        {
-            return;
-        }
-
-        foreach (string entry in context.UnknownCipherEntries)
-        {
-            SmtpLog.UnknownCipherEntry(Logger, entry);
-        }
-
-        if (context.IsGenerated && !updated)
-        {
-            SmtpLog.GeneratedCertificate(Logger, Options.Name);
-        }
-
-        if (updated)
-        {
-            SmtpLog.TlsContextUpdated(Logger, context.DefaultCertificate.Certificate.Subject);
-        }
-    }
 }

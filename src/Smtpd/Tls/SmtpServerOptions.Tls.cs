@@ -94,7 +94,7 @@ public sealed partial class SmtpServerOptions
     public Func<string, CancellationToken, ValueTask<SmtpTlsCertificate?>>? SniCallback { get; set; }
 
     /// <summary>Do not advertise STARTTLS (the command still works).</summary>
-    public bool HideSTARTTLS { get; set; }
+    public bool HideStartTls { get; set; }
 
     /// <summary>
     /// Called after every TLS handshake (implicit TLS and STARTTLS; for <see cref="Secured"/> before the greeting) with

@@ -12,7 +12,7 @@ public class AuthHardeningTests
     [Fact]
     public async Task Third_failed_authentication_is_followed_by_421_and_a_close()
     {
-        await using TestServer server = await AuthServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false);
+        await using TestServer server = await AuthServer.StartAsync(o => o.HideEnhancedStatusCodes = false);
         await using RawClient client = await server.ConnectAndGreetAsync();
         Assert.Equal("535 5.7.8 Error: Authentication credentials invalid", (await client.CommandAsync($"AUTH PLAIN {WrongToken}")).Line);
         Assert.Equal(535, (await client.CommandAsync($"AUTH PLAIN {WrongToken}")).Code);
@@ -161,7 +161,7 @@ public class AuthHardeningTests
     [InlineData(true, false, true, false)]
     [InlineData(false, false, false, false)]
     public void Starttls_first_rule(bool secure, bool allowInsecureAuth, bool startTlsUsable, bool refused) =>
-        Assert.Equal(refused, SmtpConnection.RequiresStartTlsBeforeAuth(secure, allowInsecureAuth, startTlsUsable));
+        Assert.Equal(refused, AuthCommand.RequiresStartTlsBeforeAuth(secure, allowInsecureAuth, startTlsUsable));
 
     /// <summary>
     /// RFC 4954 §6: 538 with 5.7.11 (the reference sends 5.7.0), also when STARTTLS is hidden (the reference lets
@@ -175,8 +175,8 @@ public class AuthHardeningTests
     {
         Action<SmtpServerOptions> configure = o =>
         {
-            o.HideENHANCEDSTATUSCODES = false;
-            o.HideSTARTTLS = hideStartTls;
+            o.HideEnhancedStatusCodes = false;
+            o.HideStartTls = hideStartTls;
             o.AllowInsecureAuth = false;
             o.OnAuth = new SmtpPasswordAuthenticator(new Dictionary<string, string> { ["user"] = "pass" }).AuthenticateAsync;
             o.AuthMethods = ["PLAIN"];
@@ -212,7 +212,7 @@ public class AuthHardeningTests
     [InlineData(true, "538 Error: Must issue a STARTTLS command first")]
     public void Starttls_first_reply_carries_5_7_11(bool hideEnhancedCodes, string expected)
     {
-        var replies = new AuthReplyTable(new ReplyTable(TestServer.Defaults(o => o.HideENHANCEDSTATUSCODES = hideEnhancedCodes)));
+        var replies = new AuthReplyTable(new ReplyTable(TestServer.Defaults(o => o.HideEnhancedStatusCodes = hideEnhancedCodes)));
         Assert.Equal(expected + "\r\n", System.Text.Encoding.ASCII.GetString(replies.StartTlsFirst));
     }
 

@@ -51,7 +51,7 @@ public partial class AuthProtocolTests
         await using TestServer server = await AuthServer.StartAsync(o =>
         {
             o.AuthOptional = optional;
-            o.HideENHANCEDSTATUSCODES = !enhanced;
+            o.HideEnhancedStatusCodes = !enhanced;
         });
         await using RawClient client = await server.ConnectAsync();
         var actual = new List<int?>();

@@ -11,7 +11,7 @@ public partial class AuthReplyTextTests
     {
         o.AuthMethods = ["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"];
         o.AllowInsecureAuth = true;
-        o.HideENHANCEDSTATUSCODES = false;
+        o.HideEnhancedStatusCodes = false;
         o.OnAuth = (auth, session, ct) =>
         {
             if (auth.Method == SmtpAuthMethods.XOAuth2)
@@ -114,7 +114,7 @@ public partial class AuthReplyTextTests
     {
         await using TestServer server = await AuthServer.StartAsync(o =>
         {
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.OnAuth = (_, _, _) => ValueTask.FromResult(SmtpAuthResult.Failure(code, text, enhanced));
         });
         await using RawClient client = await server.ConnectAndGreetAsync();

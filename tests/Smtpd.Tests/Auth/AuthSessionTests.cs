@@ -188,7 +188,7 @@ public class AuthSessionTests
         await using TestServer server = await AuthServer.StartAsync(o =>
         {
             o.AuthRequiredMessage = "Log in first, please";
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using RawClient client = await server.ConnectAndGreetAsync();
         Assert.Equal("530 5.7.0 Log in first, please", (await client.CommandAsync("MAIL FROM:<a@b.c>")).Line);

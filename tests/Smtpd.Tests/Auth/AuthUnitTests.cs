@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Smtpd.Tests.Auth;
 
 /// <summary>The lenient base64 decoder, the result type, and the XCLIENT entry point for the proxy work.</summary>
@@ -48,9 +46,8 @@ public class AuthUnitTests
 
     private static async Task<SmtpAuthResult> XClientAsync(Action<SmtpServerOptions> configure, string username)
     {
-        await using var server = new SmtpServer(TestServer.Defaults(configure));
-        var connection = new SmtpConnection(server, null, new MemoryStream(), new IPEndPoint(IPAddress.Loopback, 1), null);
-        return await connection.AuthenticateForXClientAsync(username);
+        await using var session = Core.ProtocolHarness.Create(configure);
+        return await session.Protocol.Handlers.AuthAsync(new SmtpAuthRequest(SmtpAuthMethods.XClient, username));
     }
 
     [Fact]

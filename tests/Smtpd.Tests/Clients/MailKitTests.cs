@@ -27,7 +27,7 @@ public class MailKitTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.Size = 1 << 20;
             o.OnData = async (stream, session, ct) =>
             {

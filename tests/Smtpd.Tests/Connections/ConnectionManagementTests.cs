@@ -63,7 +63,7 @@ public class ConnectionManagementTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.SocketTimeout = TimeSpan.FromMilliseconds(300);
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using var client = await server.ConnectAsync();
         var watch = Stopwatch.StartNew();
@@ -153,7 +153,7 @@ public class ConnectionManagementTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.GreetingDelay = TimeSpan.FromMilliseconds(300);
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using (var client = await server.ConnectAsync(readGreeting: false))
         {

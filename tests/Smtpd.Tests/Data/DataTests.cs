@@ -161,7 +161,7 @@ public class DataTests
         {
             o.Size = 10;
             o.RejectOversized = true;
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using var client = await OpenTransaction(server);
         await client.SendAsync("123456789012345678\r\n.\r\n");
@@ -188,7 +188,7 @@ public class DataTests
     public async Task Handler_rejection_is_the_reply(int code, string text, string? enhanced, string expected)
     {
         var capture = new Capture();
-        await using var server = await Server(capture, o => o.HideENHANCEDSTATUSCODES = false, async (stream, session, ct) =>
+        await using var server = await Server(capture, o => o.HideEnhancedStatusCodes = false, async (stream, session, ct) =>
         {
             await stream.CopyToAsync(Stream.Null, ct);
             return SmtpResult.Reject(code, text, enhanced);
@@ -232,7 +232,7 @@ public class DataTests
     [Fact]
     public async Task A_handler_that_throws_gets_451_and_the_session_goes_on()
     {
-        await using var server = await Server(new Capture(), o => o.HideENHANCEDSTATUSCODES = false, (stream, session, ct) => throw new InvalidOperationException("boom"));
+        await using var server = await Server(new Capture(), o => o.HideEnhancedStatusCodes = false, (stream, session, ct) => throw new InvalidOperationException("boom"));
         await using var client = await OpenTransaction(server);
         await client.SendAsync("x\r\n.\r\n");
         Assert.Equal("451 4.3.0 Error: internal server error", (await client.ReadReplyAsync()).Line);

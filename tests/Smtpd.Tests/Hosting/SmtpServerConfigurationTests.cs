@@ -27,7 +27,7 @@ public class SmtpServerConfigurationTests
         Assert.Equal("hello", options.Banner);
         Assert.Equal(1048576, options.Size);
         Assert.True(options.HideSize);
-        Assert.False(options.HideENHANCEDSTATUSCODES);
+        Assert.False(options.HideEnhancedStatusCodes);
         Assert.True(options.Lmtp);
         Assert.Equal(7, options.MaxClients);
         Assert.Equal("mail", options.Component);
@@ -57,7 +57,7 @@ public class SmtpServerConfigurationTests
         var defaults = new SmtpServerOptions();
         SmtpServerOptions options = Bind(("store", "/var/mail"), ("Logging:LogLevel:Default", "Debug"));
         Assert.Equal(defaults.SocketTimeout, options.SocketTimeout);
-        Assert.Equal(defaults.HideENHANCEDSTATUSCODES, options.HideENHANCEDSTATUSCODES);
+        Assert.Equal(defaults.HideEnhancedStatusCodes, options.HideEnhancedStatusCodes);
         Assert.False(SmtpServerConfiguration.IsSetting("store"));
         Assert.True(SmtpServerConfiguration.IsSetting("SOCKETTIMEOUT"));
         Assert.True(SmtpServerConfiguration.IsSetting("listen"));

@@ -25,17 +25,17 @@ public class CapabilityTests
             ["PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "DSN", "SIZE 1024"],
             await Ehlo(o =>
             {
-                o.HideENHANCEDSTATUSCODES = false;
-                o.HideDSN = false;
+                o.HideEnhancedStatusCodes = false;
+                o.HideDsn = false;
                 o.Size = 1024;
                 o.DisabledCommands = ["AUTH", "STARTTLS"];
             }));
     }
 
     [Theory]
-    [InlineData(nameof(SmtpServerOptions.HidePIPELINING), "PIPELINING")]
-    [InlineData(nameof(SmtpServerOptions.Hide8BITMIME), "8BITMIME")]
-    [InlineData(nameof(SmtpServerOptions.HideSMTPUTF8), "SMTPUTF8")]
+    [InlineData(nameof(SmtpServerOptions.HidePipelining), "PIPELINING")]
+    [InlineData(nameof(SmtpServerOptions.Hide8BitMime), "8BITMIME")]
+    [InlineData(nameof(SmtpServerOptions.HideSmtpUtf8), "SMTPUTF8")]
     public async Task Each_hide_option_removes_its_keyword(string option, string keyword)
     {
         IReadOnlyList<string> lines = await Ehlo(o => typeof(SmtpServerOptions).GetProperty(option)!.SetValue(o, true));
@@ -48,7 +48,7 @@ public class CapabilityTests
     {
         await using var server = await TestServer.StartAsync(o =>
         {
-            o.HidePIPELINING = o.Hide8BITMIME = o.HideSMTPUTF8 = true;
+            o.HidePipelining = o.Hide8BitMime = o.HideSmtpUtf8 = true;
             o.DisabledCommands = ["AUTH"];
         });
         await using var client = await server.ConnectAsync();
@@ -63,10 +63,10 @@ public class CapabilityTests
     {
         Assert.Equal(["AUTH LOGIN PLAIN", "SIZE"], await Ehlo(o =>
         {
-            o.HidePIPELINING = o.Hide8BITMIME = o.HideSMTPUTF8 = true;
+            o.HidePipelining = o.Hide8BitMime = o.HideSmtpUtf8 = true;
             o.Size = 100;
             o.HideSize = true;
-            o.HideSTARTTLS = true;
+            o.HideStartTls = true;
         }));
     }
 
@@ -120,7 +120,7 @@ public class CapabilityTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using var client = await server.ConnectAsync();
         string[] expected =

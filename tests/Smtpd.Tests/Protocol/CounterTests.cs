@@ -73,7 +73,7 @@ public class CounterTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH", "HELO"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using var client = await server.ConnectAsync();
         Assert.Equal("500 Error: command not recognized", (await client.CommandAsync("HELO x")).Line);

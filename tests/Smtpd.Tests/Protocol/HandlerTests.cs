@@ -9,7 +9,7 @@ public class HandlerTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.OnMailFrom = (a, s, ct) => new(a.Address switch
             {
                 "deny@b.c" => SmtpResult.Reject(550, "Sender denied"),
@@ -51,7 +51,7 @@ public class HandlerTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.Logger = logger;
             o.OnMailFrom = (a, s, ct) => a.Address == "throw@b.c" ? throw new InvalidOperationException("handler bug") : default;
         });
@@ -117,7 +117,7 @@ public class HandlerTests
         {
             o.DisabledCommands = ["AUTH"];
             o.Secured = true;
-            o.HideDSN = false;
+            o.HideDsn = false;
             o.OnMailFrom = (a, s, ct) => new(a.Address == "deny@b.c" ? SmtpResult.Reject(550, "Sender denied") : SmtpResult.Accept());
             o.OnData = async (message, session, ct) =>
             {
@@ -163,7 +163,7 @@ public class HandlerTests
     {
         await using var server = await TestServer.StartAsync(o =>
         {
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.OnConnect = (s, ct) => s.Items.Count == 0 ? throw new SmtpException("Nope") : default;
         });
         await using var client = await server.ConnectAsync(readGreeting: false);

@@ -57,7 +57,7 @@ public class LmtpTests
     [Fact]
     public async Task Default_reply_for_every_recipient()
     {
-        await using var server = await Lmtp(more: o => o.HideENHANCEDSTATUSCODES = false);
+        await using var server = await Lmtp(more: o => o.HideEnhancedStatusCodes = false);
         await using var client = await Transaction(server, "a@b.c", "b@b.c");
         Assert.Equal("250 2.6.0 OK: message accepted", (await client.ReadReplyAsync()).Line);
         Assert.Equal("250 2.6.0 OK: message accepted", (await client.ReadReplyAsync()).Line);

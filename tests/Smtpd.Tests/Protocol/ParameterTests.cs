@@ -6,8 +6,8 @@ public class ParameterTests
     private static Task<TestServer> Server(Action<SmtpServerOptions>? more = null) => TestServer.StartAsync(o =>
     {
         o.DisabledCommands = ["AUTH"];
-        o.HideENHANCEDSTATUSCODES = false;
-        o.HideDSN = false;
+        o.HideEnhancedStatusCodes = false;
+        o.HideDsn = false;
         o.Size = 1000;
         more?.Invoke(o);
     });
@@ -70,7 +70,7 @@ public class ParameterTests
         SmtpAddress? recipient = null;
         await using var server = await Server(o =>
         {
-            o.HideDSN = true;
+            o.HideDsn = true;
             o.OnRcptTo = (a, s, ct) =>
             {
                 session = s;

@@ -74,7 +74,7 @@ public class SequencingTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
         });
         await using var client = await server.ConnectAsync();
         Assert.Equal("503 5.5.1 Error: send HELO/EHLO first", (await client.CommandAsync("MAIL FROM:<a@b.c>")).Line);

@@ -70,7 +70,7 @@ public class XClientLoginTests
     [Fact]
     public async Task Refused_login_carries_5_7_8_with_enhanced_codes()
     {
-        (TestServer server, _, _) = await StartAsync(_ => SmtpAuthResult.Failure(), o => o.HideENHANCEDSTATUSCODES = false);
+        (TestServer server, _, _) = await StartAsync(_ => SmtpAuthResult.Failure(), o => o.HideEnhancedStatusCodes = false);
         await using var serverScope = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("550 5.7.8 Authentication credentials invalid", (await client.CommandAsync("XCLIENT LOGIN=fail")).Line);

@@ -80,8 +80,8 @@ public class XClientTests
     {
         TestServer server = (await XCommandServer.StartAsync(o =>
         {
-            o.HideENHANCEDSTATUSCODES = false;
-            o.HideDSN = false;
+            o.HideEnhancedStatusCodes = false;
+            o.HideDsn = false;
             o.Size = 1024;
             o.DisabledCommands = ["AUTH", "STARTTLS"];
         })).Server;
@@ -126,7 +126,7 @@ public class XClientTests
     [Fact]
     public async Task Enhanced_codes_mark_the_refusals_but_not_the_greeting()
     {
-        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideEnhancedStatusCodes = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("220 mx.test ESMTP", (await client.CommandAsync("XCLIENT ADDR=192.0.2.1")).Line);
@@ -146,7 +146,7 @@ public class XClientTests
     [Fact]
     public async Task Refused_during_a_transaction()
     {
-        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideEnhancedStatusCodes = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
@@ -170,7 +170,7 @@ public class XClientTests
     [InlineData("XCLIENT NAME=-bad.example", "Error: Bad command parameter syntax. Invalid hostname")]
     public async Task Bad_attributes_get_501(string command, string text)
     {
-        TestServer server = (await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false)).Server;
+        TestServer server = (await XCommandServer.StartAsync(o => o.HideEnhancedStatusCodes = false)).Server;
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal("501 5.5.4 " + text, (await client.CommandAsync(command)).Line);

@@ -7,7 +7,7 @@ public class XForwardTests
     [Fact]
     public async Task Every_attribute_is_accepted_decoded_and_applied()
     {
-        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync(o => o.HideENHANCEDSTATUSCODES = false);
+        (TestServer server, SessionRecorder recorder) = await XCommandServer.StartAsync(o => o.HideEnhancedStatusCodes = false);
         await using var _ = server;
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO relay.example.com")).Code);

@@ -43,7 +43,7 @@ public class ServerSettingsTests
     {
         await using ServerProcess server = await ServerProcess.StartAsync(
             new() { ["Name"] = "mx.test", ["Size"] = 500, ["hideSize"] = true, ["HIDEPIPELINING"] = true, ["HeloResponse"] = "hi %s", ["hidestarttls"] = true },
-            args: ["--Hide8BITMIME", "true"],
+            args: ["--Hide8BitMime", "true"],
             environment: new() { ["SMTPD_hidesmtputf8"] = "true" });
         await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
         Reply ehlo = await client.CommandAsync("EHLO x.example");

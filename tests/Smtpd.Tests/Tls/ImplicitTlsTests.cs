@@ -60,7 +60,7 @@ public class ImplicitTlsTests
         await using var server = await TestServer.StartAsync(o =>
         {
             SecureServer(o);
-            o.HideREQUIRETLS = false;
+            o.HideRequireTls = false;
         });
         await using var client = await TlsTestClient.ConnectImplicitAsync(server.EndPoint);
         Reply ehlo = await client.CommandAsync("EHLO x");
@@ -201,7 +201,7 @@ public class ImplicitTlsTests
         await using var server = await TestServer.StartAsync(o =>
         {
             SecureServer(o);
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.OnConnect = (_, _) =>
             {
                 connected = true;
@@ -327,7 +327,7 @@ public class ImplicitTlsTests
         {
             o.DisabledCommands = ["AUTH"];
             o.Secured = true;
-            o.HideREQUIRETLS = false;
+            o.HideRequireTls = false;
             o.OnSecure = (_, _) =>
             {
                 Interlocked.Increment(ref secureCalls);

@@ -158,8 +158,8 @@ public class StartTlsTests
         await using var server = await TestServer.StartAsync(o =>
         {
             NoAuth(o);
-            o.HideENHANCEDSTATUSCODES = false;
-            o.HideREQUIRETLS = false;
+            o.HideEnhancedStatusCodes = false;
+            o.HideRequireTls = false;
         });
         await using var client = await TlsTestClient.ConnectAsync(server.EndPoint);
         Assert.Equal(220, (await client.ReadReplyAsync()).Code);
@@ -240,7 +240,7 @@ public class StartTlsTests
         await using var server = await TestServer.StartAsync(o =>
         {
             NoAuth(o);
-            o.HideSTARTTLS = true;
+            o.HideStartTls = true;
         });
         await using var client = await TlsTestClient.ConnectAsync(server.EndPoint);
         await client.ReadReplyAsync();
@@ -340,7 +340,7 @@ public class StartTlsTests
         await using var server = await TestServer.StartAsync(o =>
         {
             NoAuth(o);
-            o.HideENHANCEDSTATUSCODES = false;
+            o.HideEnhancedStatusCodes = false;
             o.OnSecure = (_, _) => new(SmtpResult.Reject(530, "No cert"));
         });
         await using var client = await TlsTestClient.ConnectAsync(server.EndPoint);

@@ -1,42 +1,37 @@
-using System.Runtime.CompilerServices;
-
 namespace Smtpd.Tests.Units;
 
 /// <summary>
-/// Issue 11, bug 5, against the engine as it was: the heartbeat read a deadline and then zeroed it with a plain write,
-/// and the shutdown request and the command loop each set one volatile flag and read the other. Both are races; these
-/// tests run the two sides on two threads many times and count the bad interleavings.
+/// Issue 11, bug 5: the heartbeat read a deadline and then zeroed it with a plain write (a re-arm in between got a
+/// spurious 421 Timeout), and the shutdown request and the command loop each set one volatile flag and read the other
+/// (they could miss each other, and an idle client then waited the whole socket timeout during a shutdown). Both are
+/// races; these tests run the two sides on two threads many times and count the bad interleavings. The same tests,
+/// written against the fields of the old connection, failed on commit 9df85f1.
 /// </summary>
 public class TimeoutRaceTests
 {
-    private const int PhaseRead = 1;
+    private sealed class CountingHandler : ITimeoutHandler
+    {
+        public int WakeCommandReads;
 
-    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "Arm")]
-    private static extern void Arm(SmtpConnection connection, long timeoutMs, int phase);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_deadline")]
-    private static extern ref long Deadline(SmtpConnection connection);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_inCommandRead")]
-    private static extern ref bool InCommandRead(SmtpConnection connection);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_shutdownRequested")]
-    private static extern ref bool ShutdownRequested(SmtpConnection connection);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_cancelRequested")]
-    private static extern ref int CancelRequested(ConnectionReader reader);
+        public void Interrupt(TimeoutAction action)
+        {
+            if (action == TimeoutAction.WakeCommandRead)
+            {
+                Interlocked.Increment(ref WakeCommandReads);
+            }
+        }
+    }
 
     [Fact]
-    public async Task A_heartbeat_never_fires_a_deadline_armed_after_it_read_the_expired_one()
+    public void A_heartbeat_never_fires_a_deadline_armed_after_it_read_the_expired_one()
     {
-        await using var server = new SmtpServer(TestServer.Defaults());
-        var connection = new SmtpConnection(server, null, new MemoryStream(), null, null);
+        var timeouts = new TimeoutControl(new CountingHandler());
         bool stop = false;
         var heartbeat = new Thread(() =>
         {
             while (!Volatile.Read(ref stop))
             {
-                connection.OnHeartbeat(Environment.TickCount64);
+                timeouts.OnHeartbeat(Environment.TickCount64);
             }
         });
         heartbeat.Start();
@@ -46,13 +41,13 @@ public class TimeoutRaceTests
             var random = new Random(11);
             for (int i = 0; i < 5_000_000 && spurious == 0; i++)
             {
-                Arm(connection, -1000, PhaseRead);
+                timeouts.Arm(TimeoutAction.WakeRead, -1000);
                 Thread.SpinWait(random.Next(8));
-                Arm(connection, 3_600_000, PhaseRead);
+                timeouts.Arm(TimeoutAction.WakeRead, 3_600_000);
                 Thread.SpinWait(8);
 
                 // The hour-long deadline can only be gone if a heartbeat zeroed it after reading the expired one.
-                if (Volatile.Read(ref Deadline(connection)) == 0)
+                if (timeouts.Deadline == 0)
                 {
                     spurious++;
                 }
@@ -68,30 +63,26 @@ public class TimeoutRaceTests
     }
 
     [Fact]
-    public async Task A_shutdown_request_and_the_command_loop_never_miss_each_other()
+    public void A_shutdown_request_and_the_command_loop_never_miss_each_other()
     {
-        await using var server = new SmtpServer(TestServer.Defaults());
-        var connection = new SmtpConnection(server, null, new MemoryStream(), null, null);
-        var reader = (ConnectionReader)connection.Reader;
         const int rounds = 2_000_000;
+        TimeoutControl? current = null;
         int round = 0;
         int ready = 0;
-        bool requestSawLoop = false;
         var requester = new Thread(() =>
         {
             for (int i = 1; i <= rounds; i++)
             {
-                int current;
-                while ((current = Volatile.Read(ref round)) != i)
+                int seen;
+                while ((seen = Volatile.Read(ref round)) != i)
                 {
-                    if (current == int.MaxValue)
+                    if (seen == int.MaxValue)
                     {
                         return;
                     }
                 }
 
-                connection.RequestShutdown();
-                requestSawLoop = Volatile.Read(ref CancelRequested(reader)) == 1;
+                Volatile.Read(ref current)!.RequestShutdown();
                 Interlocked.Increment(ref ready);
             }
         });
@@ -99,19 +90,18 @@ public class TimeoutRaceTests
         long missed = 0;
         for (int i = 1; i <= rounds && missed == 0; i++)
         {
-            InCommandRead(connection) = false;
-            ShutdownRequested(connection) = false;
-            CancelRequested(reader) = 0;
+            var handler = new CountingHandler();
+            var timeouts = new TimeoutControl(handler);
+            Volatile.Write(ref current, timeouts);
             Volatile.Write(ref round, i);
 
-            // The command loop's side, as it was: mark the wait for a command, then look for a shutdown request.
-            Volatile.Write(ref InCommandRead(connection), true);
-            bool loopSawRequest = Volatile.Read(ref ShutdownRequested(connection));
+            // The command loop's side: mark the wait for a command, then look for a shutdown request.
+            bool loopSawRequest = timeouts.ArmForCommand(60_000);
             while (Volatile.Read(ref ready) != i)
             {
             }
 
-            if (!loopSawRequest && !requestSawLoop)
+            if (!loopSawRequest && Volatile.Read(ref handler.WakeCommandReads) == 0)
             {
                 missed++;
             }
@@ -120,5 +110,41 @@ public class TimeoutRaceTests
         Volatile.Write(ref round, int.MaxValue);
         requester.Join();
         Assert.Equal(0, missed);
+    }
+
+    [Fact]
+    public void The_heartbeat_does_what_the_armed_deadline_says_once()
+    {
+        var handler = new RecordingHandler();
+        var timeouts = new TimeoutControl(handler);
+        timeouts.Arm(TimeoutAction.Abort, -1);
+        timeouts.OnHeartbeat(Environment.TickCount64);
+        timeouts.OnHeartbeat(Environment.TickCount64);
+        Assert.Equal([TimeoutAction.Abort], handler.Actions);
+        Assert.True(timeouts.TimedOut);
+
+        timeouts = new TimeoutControl(handler = new RecordingHandler());
+        timeouts.Arm(TimeoutAction.WakeRead, 60_000);
+        timeouts.OnHeartbeat(Environment.TickCount64);
+        timeouts.Disarm();
+        timeouts.OnHeartbeat(long.MaxValue);
+        Assert.Empty(handler.Actions);
+        Assert.False(timeouts.TimedOut);
+
+        // A shutdown wakes only a wait for a command, and never counts as a timeout.
+        timeouts.Arm(TimeoutAction.WakeRead, 60_000);
+        timeouts.RequestShutdown();
+        Assert.Empty(handler.Actions);
+        Assert.True(timeouts.ArmForCommand(60_000));
+        timeouts.RequestShutdown();
+        Assert.Equal([TimeoutAction.WakeCommandRead], handler.Actions);
+        Assert.False(timeouts.TimedOut);
+    }
+
+    private sealed class RecordingHandler : ITimeoutHandler
+    {
+        public List<TimeoutAction> Actions { get; } = [];
+
+        public void Interrupt(TimeoutAction action) => Actions.Add(action);
     }
 }

@@ -1,0 +1,585 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Smtpd;
+
+/// <summary>
+/// One client connection, from accept to the end of its close handler: the transport is prepared (PROXY header,
+/// implicit TLS), the session opened (client slot, greeting pause, reverse DNS, connect and secure handlers, greeting),
+/// then the command loop reads lines and hands them to the <see cref="SmtpProtocol"/>, and does what it answers:
+/// flush once per pipelined group, receive a message, upgrade to TLS, close.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync disposes the transport when it ends; the connection has no other owner.")]
+internal sealed class SmtpConnection : IThreadPoolWorkItem
+{
+    private readonly EndpointContext _endpoint;
+    private readonly ConnectionTransport _transport;
+    private readonly SmtpSession _session;
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private ILogger _logger;
+    private bool _ignored;
+    private ForwardingTrust _trust;
+    private volatile bool _beforeSession;
+    private bool _hasClientSlot;
+    private Task<ReadResult>? _earlyRead;
+    private Activity? _sessionActivity;
+
+    public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
+    {
+        _endpoint = endpoint;
+        _transport = new ConnectionTransport(socket, stream, endpoint.Server.SocketTimeoutMs);
+        _logger = endpoint.Server.Logger;
+        _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn);
+        if (remote is not null)
+        {
+            _session.RemoteAddress = IpText.Normalize(remote.Address);
+            _session.RemotePort = remote.Port;
+        }
+
+        if (local is not null)
+        {
+            _session.LocalAddress = IpText.Normalize(local.Address);
+            _session.LocalPort = local.Port;
+        }
+    }
+
+    /// <summary>The key of the connection in the server's registry.</summary>
+    public long Key { get; set; }
+
+    /// <summary>The deadline the heartbeat ticks, and the shutdown request.</summary>
+    public TimeoutControl Timeouts => _transport.Timeouts;
+
+    void IThreadPoolWorkItem.Execute() => _ = RunAsync(CancellationToken.None);
+
+    /// <summary>Tears the transport down at once; pending reads and writes fail.</summary>
+    public void Abort() => _transport.Abort();
+
+    /// <summary>From a close: a connection still in its PROXY header or implicit TLS handshake has no session to finish, and is dropped.</summary>
+    public void AbortIfNotStarted()
+    {
+        if (_beforeSession)
+        {
+            Abort();
+        }
+    }
+
+    /// <summary>Runs the whole connection; never throws. Registered by the caller; unregistered here, after the close handler.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        ServerContext server = _endpoint.Server;
+        using CancellationTokenRegistration external = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static s => ((SmtpConnection)s!).Abort(), this)
+            : default;
+        SmtpProtocol? protocol = null;
+        try
+        {
+            if (_transport.IsAborted || !await PrepareTransportAsync())
+            {
+                return;
+            }
+
+            if (!_ignored)
+            {
+                server.Metrics.ConnectionOpened();
+                _sessionActivity = SmtpActivities.StartSession(_session);
+            }
+
+            protocol = CreateProtocol(out bool handlerFailed);
+            if (!await StartSessionAsync(protocol, handlerFailed))
+            {
+                return;
+            }
+
+            // The command loop. The wait for input is here, so an idle connection keeps one small async frame alive.
+            TimeoutControl timeouts = _transport.Timeouts;
+            while (true)
+            {
+                ConnectionReader reader = _transport.Reader;
+                ReadResult result;
+                if (timeouts.IsShutdownRequested)
+                {
+                    await ReplyAndCloseAsync(protocol, _endpoint.Replies.ShuttingDown);
+                    return;
+                }
+
+                if (_earlyRead is not null || !reader.TryRead(out result))
+                {
+                    // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
+                    if (protocol.Replies.HasPending)
+                    {
+                        await protocol.Replies.FlushAsync();
+                    }
+
+                    if (timeouts.ArmForCommand(server.SocketTimeoutMs))
+                    {
+                        timeouts.Disarm();
+                        await ReplyAndCloseAsync(protocol, _endpoint.Replies.ShuttingDown);
+                        return;
+                    }
+
+                    reader.WaitForData = _session.CurrentTransaction is not { ClientIsSending: true };
+                    try
+                    {
+                        if (_earlyRead is not null)
+                        {
+                            result = await _earlyRead;
+                            _earlyRead = null;
+                        }
+                        else
+                        {
+                            await reader.WaitForDataAsync();
+                            result = await reader.ReadAsync(CancellationToken.None);
+                        }
+                    }
+                    finally
+                    {
+                        timeouts.Disarm();
+                    }
+                }
+
+                if (!await HandleInputAsync(protocol, result))
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ConnectionTransport.IsConnectionFailure(ex))
+        {
+            // The peer vanished or the connection was aborted: nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            SmtpLog.HandlerFailed(_logger, _session.Id, "connection", ex);
+        }
+        finally
+        {
+            ReleaseClientSlot();
+            await _transport.DisposeAsync();
+            if (protocol is not null)
+            {
+                await EndSessionAsync(protocol);
+            }
+
+            _transport.ReleaseAbortSource();
+            server.Connections.Unregister(this);
+        }
+    }
+
+    /// <summary>Runs the commands in what was read (and the message, after DATA); <see langword="false"/> when the connection must end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandleInputAsync(SmtpProtocol protocol, ReadResult result)
+    {
+        if (result.IsCanceled)
+        {
+            if (_transport.Timeouts.TimedOut)
+            {
+                if (!_ignored)
+                {
+                    SmtpLog.TimedOut(_logger, _session.Id, _transport.TimeoutMs, _session.RemoteAddress);
+                }
+
+                await ReplyAndCloseAsync(protocol, _endpoint.Replies.Timeout);
+                return false;
+            }
+
+            if (_transport.Timeouts.IsShutdownRequested)
+            {
+                await ReplyAndCloseAsync(protocol, _endpoint.Replies.ShuttingDown);
+                return false;
+            }
+
+            return true;
+        }
+
+        ConnectionReader reader = _transport.Reader;
+        SmtpMetrics metrics = _endpoint.Server.Metrics;
+        int maxLength = _endpoint.Options.MaxCommandLength;
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        Outcome outcome = Outcome.Continue;
+        bool tooLong = false;
+        while (outcome == Outcome.Continue && CommandLine.TrySplit(ref buffer, maxLength, out ReadOnlySequence<byte> line, out tooLong))
+        {
+            if (metrics.CommandDurationEnabled)
+            {
+                long commandStart = Stopwatch.GetTimestamp();
+                outcome = await protocol.ExecuteAsync(line);
+                metrics.Command(protocol.LastCommand, commandStart);
+            }
+            else
+            {
+                outcome = await protocol.ExecuteAsync(line);
+            }
+        }
+
+        switch (outcome)
+        {
+            case Outcome.ReceiveMessage:
+                reader.AdvanceTo(buffer.Start);
+                await protocol.Replies.FlushAsync();
+                if (await protocol.ReceiveMessageAsync() == Outcome.Close)
+                {
+                    await CloseAsync();
+                    return false;
+                }
+
+                return true;
+
+            case Outcome.StartTls:
+                // Everything the client pipelined after STARTTLS in plaintext is dropped, never executed.
+                reader.AdvanceTo(buffer.End);
+                await protocol.Replies.FlushAsync();
+                return await StartTlsAsync(protocol);
+
+            case Outcome.Close:
+                reader.AdvanceTo(buffer.End);
+                await CloseAsync();
+                return false;
+        }
+
+        if (tooLong)
+        {
+            reader.AdvanceTo(buffer.End);
+            SmtpLog.ClientMisbehaved(_logger, _session.Id, "command line too long");
+            await ReplyAndCloseAsync(protocol, _endpoint.Replies.LineTooLong);
+            return false;
+        }
+
+        if (result.IsCompleted)
+        {
+            // The client half-closed: a trailing unterminated line is still a command.
+            if (!buffer.IsEmpty)
+            {
+                ReadOnlySequence<byte> rest = buffer;
+                buffer = buffer.Slice(buffer.End);
+                _ = await protocol.ExecuteAsync(rest);
+            }
+
+            reader.AdvanceTo(buffer.End);
+            await protocol.Replies.FlushAsync();
+            return false;
+        }
+
+        reader.AdvanceTo(buffer.Start, buffer.End);
+        return true;
+    }
+
+    /// <summary>
+    /// Before the SMTP session: reads the PROXY header when the peer must send one, decides from the client's address
+    /// whether the connection is ignored and whether XCLIENT/XFORWARD are trusted, then does implicit TLS.
+    /// <see langword="false"/> drops the connection.
+    /// </summary>
+    private async ValueTask<bool> PrepareTransportAsync()
+    {
+        ProxyPolicy policy = _endpoint.Proxy;
+        SetIgnored(policy.IgnoredHosts.Contains(_session.RemoteAddress));
+        if (_transport.Socket is { } socket && policy.ProxyPeers.Contains(_session.RemoteAddress))
+        {
+            // Marked first: a close that starts from here on drops this socket, or is seen by the registry.
+            _beforeSession = true;
+            try
+            {
+                if (!await new ProxyHeaderReader(_transport, _session, _endpoint.Server, _logger, _ignored).ReadAsync(socket))
+                {
+                    return false;
+                }
+            }
+            finally
+            {
+                _beforeSession = false;
+            }
+        }
+
+        // From here on the client is the one the proxy announced (or the direct peer).
+        IPAddress client = _session.RemoteAddress;
+        SetIgnored(policy.IgnoredHosts.Contains(client));
+        _trust = ForwardingTrust.For(policy, client);
+        if (_session.ProxyHeader is { } header && _logger.IsEnabled(LogLevel.Information))
+        {
+            ProxyLog.Header(_logger, _session.Id, header.Version, header.Source?.ToString() ?? "(not announced)", header.ProxyAddress, header.ProxyPort,
+                header.Destination?.ToString() ?? "(not announced)");
+        }
+
+        return await StartImplicitTlsAsync();
+    }
+
+    /// <summary>Takes over a caller's TLS stream, marks <c>Secured</c> sessions, or does the implicit TLS handshake.</summary>
+    private async ValueTask<bool> StartImplicitTlsAsync()
+    {
+        ServerContext server = _endpoint.Server;
+        SmtpServerOptions options = _endpoint.Options;
+        if (_transport.Stream is SslStream { IsAuthenticated: true } given)
+        {
+            // HandleStreamAsync with TLS the caller already negotiated.
+            TlsHandshake.MarkSecure(_session, given, TlsContext.NormalizeServerName(given.TargetHostName), SslPolicyErrors.None);
+            return true;
+        }
+
+        if (options.Secured)
+        {
+            _session.Secure = true;
+            return true;
+        }
+
+        if (_endpoint.TlsMode != SmtpTlsMode.Implicit || options.NeedsUpgrade)
+        {
+            return true;
+        }
+
+        if (!server.Connections.TryBeginHandshake())
+        {
+            server.Metrics.ConnectionRefused("max_clients");
+            SmtpLog.TooManyPendingHandshakes(_logger, _session.Id, _session.RemoteAddress);
+            return false;
+        }
+
+        _beforeSession = true;
+        try
+        {
+            // A close that started before the mark was visible would not have aborted this connection.
+            return !server.IsClosing && await TlsHandshake.RunAsync(_transport, server, _session, _logger, await TakeEarlyBytesAsync(), startTls: false);
+        }
+        finally
+        {
+            _beforeSession = false;
+            server.Connections.EndHandshake();
+        }
+    }
+
+    /// <summary>The protocol core with the session's handler (the server's, or one of the application's per connection).</summary>
+    private SmtpProtocol CreateProtocol(out bool handlerFailed)
+    {
+        SmtpServer server = _endpoint.Server.Server;
+        SmtpSessionHandler handler;
+        handlerFailed = false;
+        try
+        {
+            handler = server.SessionHandlerFor(_session);
+        }
+        catch (Exception ex)
+        {
+            SmtpLog.HandlerFailed(_logger, _session.Id, "session handler factory", ex);
+            handler = server.DefaultSessionHandler;
+            handlerFailed = true;
+        }
+
+        return new SmtpProtocol(_endpoint, _session, _transport, handler, _logger, _ignored, _trust);
+    }
+
+    /// <summary>Client slot, greeting pause, reverse DNS, connect handler, TLS before the greeting, early talkers, greeting.</summary>
+    private async ValueTask<bool> StartSessionAsync(SmtpProtocol protocol, bool handlerFailed)
+    {
+        ServerContext server = _endpoint.Server;
+        SmtpServerOptions options = _endpoint.Options;
+        ReplyTable replies = _endpoint.Replies;
+        _hasClientSlot = true;
+        if (!server.Connections.TryAcquireClientSlot())
+        {
+            server.Metrics.ConnectionRefused("max_clients");
+            SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connected clients");
+            protocol.Replies.Write(replies.TooManyClients);
+            await protocol.Replies.FlushAsync();
+            return false;
+        }
+
+        if (handlerFailed)
+        {
+            protocol.Replies.WriteResult(HandlerInvoker.InternalError, enhanced: false);
+            await protocol.Replies.FlushAsync();
+            return false;
+        }
+
+        if (options.GreetingDelay > TimeSpan.Zero)
+        {
+            // Anything the client sends before the greeting is answered with "You talk too soon"; a shutdown wakes the read.
+            _transport.Timeouts.ArmForCommand(TimeoutControl.Never);
+            _earlyRead = _transport.Reader.ReadAsync().AsTask();
+            await Task.Delay(options.GreetingDelay, _transport.Aborted);
+        }
+
+        await ReverseLookup.ResolveAsync(_session, options, _transport, _logger);
+        SmtpResult connect = _ignored || !server.HasConnectHandler ? default : await protocol.Handlers.ConnectAsync();
+        if (!connect.IsAccepted)
+        {
+            protocol.Replies.WriteResult(connect, enhanced: false);
+            server.Metrics.ConnectionRefused("connect_handler");
+            SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, $"connect handler: {connect.Code} {connect.Message}");
+            await protocol.Replies.FlushAsync();
+            return false;
+        }
+
+        if (!await SecureSessionAsync(protocol))
+        {
+            return false;
+        }
+
+        if (_earlyRead is { IsCompleted: true })
+        {
+            ReadResult early = await _earlyRead;
+            _earlyRead = null;
+            _transport.Timeouts.Disarm();
+            if (!early.IsCanceled && !early.Buffer.IsEmpty)
+            {
+                ReadOnlySequence<byte> buffer = early.Buffer;
+                SequencePosition? lf = buffer.PositionOf((byte)'\n');
+                ReadOnlySequence<byte> first = lf is null ? buffer : buffer.Slice(0, lf.Value);
+                byte[] line = first.Slice(0, Math.Min(first.Length, 16)).ToArray();
+                protocol.Replies.Write(SmtpProtocol.IsGreeting(CommandParser.Identify(line, out _)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
+                server.Metrics.ConnectionRefused("early_talker");
+                SmtpLog.ClientMisbehaved(_logger, _session.Id, "client talked before the greeting");
+                _transport.Reader.AdvanceTo(buffer.End);
+                await protocol.Replies.FlushAsync();
+                return false;
+            }
+
+            _transport.Reader.AdvanceTo(early.Buffer.Start, early.Buffer.End);
+            if (early.IsCompleted)
+            {
+                return false;
+            }
+        }
+
+        if (!_ignored)
+        {
+            SmtpLog.Connected(_logger, _session.Id, _session.ClientHostname, _session.RemoteAddress, _session.RemotePort, _session.LocalAddress, _session.LocalPort);
+        }
+
+        protocol.Replies.Write(replies.Greeting);
+        await protocol.Replies.FlushAsync();
+        return true;
+    }
+
+    /// <summary>After the connect handler, before the greeting: the delayed upgrade (<c>NeedsUpgrade</c>), then the secure handler for secure sessions.</summary>
+    private async ValueTask<bool> SecureSessionAsync(SmtpProtocol protocol)
+    {
+        SmtpServerOptions options = _endpoint.Options;
+        if (_endpoint.TlsMode == SmtpTlsMode.Implicit && options.NeedsUpgrade && !_session.Secure && !options.Secured)
+        {
+            bool watchingEarlyTalkers = _earlyRead is not null;
+            if (!await TlsHandshake.RunAsync(_transport, _endpoint.Server, _session, _logger, await TakeEarlyBytesAsync(), startTls: false))
+            {
+                return false;
+            }
+
+            if (watchingEarlyTalkers)
+            {
+                // Keep answering "You talk too soon" to what arrives inside TLS before the greeting.
+                _transport.Timeouts.ArmForCommand(TimeoutControl.Never);
+                _earlyRead = _transport.Reader.ReadAsync().AsTask();
+            }
+        }
+
+        if (!_session.Secure || await StartTlsCommand.AcceptsSecureSessionAsync(protocol, enhanced: false))
+        {
+            return true;
+        }
+
+        await CloseAsync();
+        return false;
+    }
+
+    /// <summary>After STARTTLS's 220: the handshake, then the reset and the secure handler.</summary>
+    private async ValueTask<bool> StartTlsAsync(SmtpProtocol protocol)
+    {
+        if (!await TlsHandshake.RunAsync(_transport, _endpoint.Server, _session, _logger, prefix: null, startTls: true))
+        {
+            return false;
+        }
+
+        if (await StartTlsCommand.CompleteAsync(protocol))
+        {
+            return true;
+        }
+
+        await CloseAsync();
+        return false;
+    }
+
+    /// <summary>Bytes the plaintext reader already took (during the greeting pause, or after the PROXY header): they open the TLS handshake.</summary>
+    private async ValueTask<byte[]?> TakeEarlyBytesAsync()
+    {
+        ReadResult result;
+        if (_earlyRead is not null)
+        {
+            result = await _earlyRead;
+            _earlyRead = null;
+            _transport.Timeouts.Disarm();
+        }
+        else if (!_transport.Reader.TryRead(out result))
+        {
+            return null;
+        }
+
+        return _transport.TakeBuffered(result);
+    }
+
+    private async ValueTask ReplyAndCloseAsync(SmtpProtocol protocol, byte[] reply)
+    {
+        protocol.Replies.Write(reply);
+        await CloseAsync();
+    }
+
+    /// <summary>After the final reply the session is over: its client slot is free at once, then the reply is sent and the connection closed gracefully.</summary>
+    private ValueTask CloseAsync()
+    {
+        ReleaseClientSlot();
+        return _transport.CloseGracefullyAsync(_endpoint.Server.IsClosing ? 1000 : 5000);
+    }
+
+    private void ReleaseClientSlot()
+    {
+        if (_hasClientSlot)
+        {
+            _hasClientSlot = false;
+            _endpoint.Server.Connections.ReleaseClientSlot();
+        }
+    }
+
+    /// <summary>After the transport is gone: the transaction's and session's telemetry, the close handler, the session handler's disposal.</summary>
+    private async ValueTask EndSessionAsync(SmtpProtocol protocol)
+    {
+        ServerContext server = _endpoint.Server;
+        _session.CurrentTransaction?.EndActivity("aborted");
+        if (!_ignored)
+        {
+            server.Metrics.ConnectionClosed(_startTimestamp);
+            _sessionActivity?.SetTag("smtpd.transactions", _session.Transaction - 1);
+            _sessionActivity?.Dispose();
+            SmtpLog.Disconnected(_logger, _session.Id, _session.ClientHostname, _session.RemoteAddress, _session.Transaction - 1,
+                (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);
+            await protocol.Handlers.CloseAsync(server.StoppingToken);
+        }
+
+        SmtpSessionHandler handler = protocol.Handlers.Handler;
+        if (handler != server.Server.DefaultSessionHandler)
+        {
+            try
+            {
+                if (handler is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync();
+                }
+                else if (handler is IDisposable disposable)
+                {
+                    disposable.Dispose();
+                }
+            }
+            catch (Exception ex)
+            {
+                protocol.Handlers.LogFailure("session handler disposal", ex);
+            }
+        }
+    }
+
+    private void SetIgnored(bool ignored)
+    {
+        _ignored = ignored;
+        _logger = ignored ? NullLogger.Instance : _endpoint.Server.Logger;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace Smtpd;
+
+/// <summary>
+/// DATA: <c>354</c>, then (<see cref="Outcome.ReceiveMessage"/>) the message streams into the DATA handler; bytes it
+/// leaves unread are drained; the reply (one per accepted RCPT in LMTP) waits for both. A failure of the client's
+/// connection ends the session with nothing acknowledged; a failure of the handler is its <c>451</c>.
+/// </summary>
+internal static class DataCommand
+{
+    public static ValueTask<Outcome> Execute(SmtpProtocol protocol, CommandLine command)
+    {
+        if ((protocol.Session.CurrentTransaction?.RecipientCount ?? 0) == 0)
+        {
+            return protocol.Reply(protocol.Endpoint.Replies.NeedRcpt);
+        }
+
+        protocol.Replies.Write(protocol.Endpoint.Replies.StartData);
+        return new(Outcome.ReceiveMessage);
+    }
+
+    /// <summary>Receives the message into the handler and answers it; <see cref="Outcome.Close"/> when the connection must end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<Outcome> ReceiveAsync(SmtpProtocol protocol)
+    {
+        ConnectionTransport transport = protocol.Transport;
+        transport.Reader.ReadSize = ConnectionReader.MessageReadSize;
+        var message = new SmtpDataStream(new DataBodyReader(transport), protocol.Options.Size);
+        SmtpResult result;
+        try
+        {
+            result = await protocol.Handlers.DataAsync(message);
+            await message.DrainAsync(transport.Aborted);
+        }
+        catch (Exception ex) when (message.Failure is not null || transport.IsAborted || ConnectionTransport.IsConnectionFailure(ex))
+        {
+            // The handler invoker lets only failures of the client's connection through; so does the drain.
+            return await ConnectionLostAsync(protocol, message);
+        }
+
+        bool oversized = protocol.Options.RejectOversized && message.SizeExceeded;
+        MailTransaction transaction = protocol.Transaction;
+        (bool accepted, Outcome outcome) = WriteReplies(protocol, result, oversized);
+        protocol.Server.Metrics.Message(accepted, message.ByteLength, transaction.StartTimestamp);
+        string description = oversized ? "552 message too big" : Describe(result);
+        LogTransaction(protocol, message.ByteLength, description);
+        if (transaction.Activity is { } activity)
+        {
+            activity.SetTag("smtpd.message.size", message.ByteLength);
+            activity.SetTag("smtpd.recipients", transaction.RecipientCount);
+            if (!accepted)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, description);
+            }
+        }
+
+        transaction.EndActivity(accepted ? "accepted" : "refused");
+        protocol.Session.Transaction++;
+        protocol.UnrecognizedCount = 0;
+        transport.Reader.ReadSize = ConnectionReader.CommandReadSize;
+        protocol.ResetTransaction(messageEnded: true);
+        return outcome;
+    }
+
+    /// <summary>The client vanished or timed out mid-message: nothing is acknowledged (a timeout is told so).</summary>
+    private static async ValueTask<Outcome> ConnectionLostAsync(SmtpProtocol protocol, SmtpDataStream message)
+    {
+        LogTransaction(protocol, message.ByteLength, "connection lost before the end of the message");
+        if (protocol.Transport.Timeouts.TimedOut && !protocol.Transport.IsAborted)
+        {
+            SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
+            protocol.Replies.Write(protocol.Endpoint.Replies.Timeout);
+            try
+            {
+                await protocol.Replies.FlushAsync();
+            }
+            catch (Exception ex) when (ConnectionTransport.IsConnectionFailure(ex))
+            {
+                // Gone as well.
+            }
+        }
+
+        return Outcome.Close;
+    }
+
+    /// <summary>The reply (LMTP: one per accepted RCPT); whether at least one accepts the message, and whether a 421 ends the connection.</summary>
+    private static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, bool oversized)
+    {
+        ReplyTable replies = protocol.Endpoint.Replies;
+        bool lmtp = protocol.Options.Lmtp;
+        List<int>? map = lmtp ? protocol.Transaction.LmtpReplies : null;
+        bool anyAccepted = false;
+        Outcome outcome = Outcome.Continue;
+        int count = map?.Count ?? 1;
+        for (int i = 0; i < count; i++)
+        {
+            if (oversized)
+            {
+                protocol.Replies.Write(replies.MessageTooBig);
+                continue;
+            }
+
+            SmtpResult item = result;
+            if (result.RecipientResults is { } perRecipient)
+            {
+                int index = map?[i] ?? 0;
+                if (!lmtp)
+                {
+                    // SMTP has one reply: the first refusal, else the first result.
+                    item = perRecipient.Count == 0 ? default : perRecipient.FirstOrDefault(r => !r.IsAccepted, perRecipient[0]);
+                }
+                else if (index < perRecipient.Count)
+                {
+                    item = perRecipient[index];
+                }
+                else
+                {
+                    SmtpLog.ClientMisbehaved(protocol.Logger, protocol.Session.Id, "the DATA handler returned fewer results than recipients");
+                    item = HandlerInvoker.InternalError;
+                }
+
+                if (item.RecipientResults is not null)
+                {
+                    item = HandlerInvoker.InternalError;
+                }
+            }
+
+            anyAccepted |= item.IsAccepted;
+            if (!item.IsAccepted)
+            {
+                outcome = protocol.Replies.WriteResult(item) == Outcome.Close ? Outcome.Close : outcome;
+            }
+            else if (item.Message is { } text)
+            {
+                protocol.Replies.WriteLine(250, replies.Enhanced ? "2.6.0" : null, text);
+            }
+            else
+            {
+                protocol.Replies.Write(lmtp ? replies.MessageAccepted : replies.MessageQueued);
+            }
+        }
+
+        return (anyAccepted, outcome);
+    }
+
+    private static string Describe(SmtpResult result)
+    {
+        if (result.RecipientResults is { } list)
+        {
+            return string.Join(", ", list.Select(r => r.IsAccepted ? "250" : r.Code.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        return result.IsAccepted ? "250 accepted" : $"{result.Code} {result.Message}";
+    }
+
+    private static void LogTransaction(SmtpProtocol protocol, long size, string outcome)
+    {
+        if (protocol.IsIgnored || !protocol.Logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        SmtpEnvelope envelope = protocol.Session.Envelope;
+        long start = protocol.Transaction.StartTimestamp;
+        long duration = start == 0 ? 0 : (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        SmtpLog.Transaction(protocol.Logger, protocol.Session.Id, envelope.MailFrom?.Address ?? "", envelope.RcptTo.Count,
+            string.Join(">, <", envelope.RcptTo.Select(r => r.Address)), size, duration, outcome);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+
+namespace Smtpd;
+
+/// <summary>
+/// The server's live connections, from the moment they are accepted until their close handler has finished: the
+/// heartbeat that ticks their deadlines (one timer for the whole server), the client slots of
+/// <see cref="SmtpServerOptions.MaxClients"/>, the counters of sockets still in their PROXY header or implicit TLS
+/// handshake, and what a graceful close needs (stop, wake idle sessions, abort, know when every connection is gone).
+/// </summary>
+internal sealed class ConnectionRegistry : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, SmtpConnection> _connections = new();
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ITimer _heartbeat;
+    private readonly int _maxClients;
+    private long _nextKey;
+    private int _clients;
+    private int _pendingProxyHeaders;
+    private int _pendingHandshakes;
+    private volatile bool _closing;
+
+    /// <summary>Creates the registry; the heartbeat ticks every tenth of <paramref name="socketTimeoutMs"/> (10 ms to 1 s).</summary>
+    public ConnectionRegistry(int maxClients, long socketTimeoutMs)
+    {
+        _maxClients = maxClients;
+        long tick = Math.Clamp(socketTimeoutMs / 10, 10, 1000);
+        _heartbeat = TimeProvider.System.CreateTimer(static state => ((ConnectionRegistry)state!).OnHeartbeat(), this, TimeSpan.FromMilliseconds(tick), TimeSpan.FromMilliseconds(tick));
+    }
+
+    /// <summary>Connections accepted and not yet finished (their close handler included).</summary>
+    public int Count => _connections.Count;
+
+    /// <summary>The server is closing: no new connection is accepted, every command gets <c>421</c>.</summary>
+    public bool IsClosing => _closing;
+
+    /// <summary>Completes when the server is closing and every connection has finished.</summary>
+    public Task AllClosed => _allClosed.Task;
+
+    /// <summary>Sockets that have not yet delivered their PROXY header.</summary>
+    public int PendingProxyHeaders => Volatile.Read(ref _pendingProxyHeaders);
+
+    /// <summary>Registers a connection as soon as it is accepted (or handed over), so a close waits for it.</summary>
+    public void Register(SmtpConnection connection)
+    {
+        connection.Key = Interlocked.Increment(ref _nextKey);
+        _connections[connection.Key] = connection;
+    }
+
+    /// <summary>The connection has finished, its close handler included.</summary>
+    public void Unregister(SmtpConnection connection)
+    {
+        _connections.TryRemove(connection.Key, out _);
+        CheckAllClosed();
+    }
+
+    /// <summary>Takes a client slot; <see langword="false"/> when <see cref="SmtpServerOptions.MaxClients"/> sessions are running (the slot is still counted: release it).</summary>
+    public bool TryAcquireClientSlot()
+    {
+        int count = Interlocked.Increment(ref _clients);
+        return _maxClients <= 0 || count <= _maxClients;
+    }
+
+    public void ReleaseClientSlot() => Interlocked.Decrement(ref _clients);
+
+    /// <summary>
+    /// Counts a socket that must first deliver a PROXY header; refused while closing or when
+    /// <see cref="SmtpServerOptions.MaxClients"/> sockets already wait. The connection marks itself as waiting before it
+    /// calls this, so a close that starts meanwhile either sees the mark (and aborts it) or is seen here.
+    /// </summary>
+    public bool TryBeginProxyHeader()
+    {
+        if (_closing || !TryBegin(ref _pendingProxyHeaders))
+        {
+            return false;
+        }
+
+        return !_closing || Undo(ref _pendingProxyHeaders);
+    }
+
+    public void EndProxyHeader() => Interlocked.Decrement(ref _pendingProxyHeaders);
+
+    /// <summary>Counts a connection that waits for its implicit TLS handshake, capped by <see cref="SmtpServerOptions.MaxClients"/> (the reference's pre-session guard).</summary>
+    public bool TryBeginHandshake() => TryBegin(ref _pendingHandshakes);
+
+    public void EndHandshake() => Interlocked.Decrement(ref _pendingHandshakes);
+
+    /// <summary>Starts a close: no more connections; those still in a PROXY header or implicit handshake are dropped at once.</summary>
+    public void BeginClose()
+    {
+        _closing = true;
+
+        // A connection marks itself as waiting before it looks at the flag: after this fence, either it sees the flag or we see its mark.
+        Interlocked.MemoryBarrier();
+        foreach (SmtpConnection connection in _connections.Values)
+        {
+            connection.AbortIfNotStarted();
+        }
+
+        CheckAllClosed();
+    }
+
+    /// <summary>After the close timeout: idle sessions get <c>421</c> now; one receiving a message completes it first.</summary>
+    public void RequestShutdown()
+    {
+        foreach (SmtpConnection connection in _connections.Values)
+        {
+            connection.Timeouts.RequestShutdown();
+        }
+    }
+
+    /// <summary>Tears every connection down.</summary>
+    public void AbortAll()
+    {
+        foreach (SmtpConnection connection in _connections.Values)
+        {
+            connection.Abort();
+        }
+    }
+
+    /// <summary>Stops the heartbeat.</summary>
+    public ValueTask DisposeAsync() => _heartbeat.DisposeAsync();
+
+    private bool TryBegin(ref int pending)
+    {
+        int count = Interlocked.Increment(ref pending);
+        return _maxClients <= 0 || count <= _maxClients || Undo(ref pending);
+    }
+
+    private static bool Undo(ref int pending)
+    {
+        Interlocked.Decrement(ref pending);
+        return false;
+    }
+
+    private void CheckAllClosed()
+    {
+        if (_closing && _connections.IsEmpty)
+        {
+            _allClosed.TrySetResult();
+        }
+    }
+
+    private void OnHeartbeat()
+    {
+        long now = Environment.TickCount64;
+        foreach (KeyValuePair<long, SmtpConnection> entry in _connections)
+        {
+            entry.Value.Timeouts.OnHeartbeat(now);
+        }
+    }
+}

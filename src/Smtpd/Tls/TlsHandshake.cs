@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace Smtpd;
+
+/// <summary>
+/// One server-side TLS handshake (implicit TLS, the delayed upgrade, STARTTLS) with the server's current
+/// <see cref="TlsContext"/>: the certificate chosen by SNI, the client certificate checked, the outcome counted and
+/// logged; on success the session is secure and carries the details. An object exists only while a handshake runs.
+/// </summary>
+internal sealed class TlsHandshake
+{
+    private readonly TlsContext _context;
+    private readonly SmtpSession _session;
+    private readonly ILogger _logger;
+    private string? _serverName;
+    private SslPolicyErrors _clientCertificateErrors;
+
+    private TlsHandshake(TlsContext context, SmtpSession session, ILogger logger)
+    {
+        _context = context;
+        _session = session;
+        _logger = logger;
+        _clientCertificateErrors = context.RequestCert ? SslPolicyErrors.RemoteCertificateNotAvailable : SslPolicyErrors.None;
+    }
+
+    /// <summary>
+    /// Runs the handshake over <paramref name="transport"/> (after <paramref name="prefix"/>, bytes the plaintext reader
+    /// already took), bounded by the socket timeout. <see langword="false"/> when it failed (counted and logged).
+    /// </summary>
+    public static async ValueTask<bool> RunAsync(ConnectionTransport transport, ServerContext server, SmtpSession session, ILogger logger, byte[]? prefix, bool startTls)
+    {
+        if (server.Tls is not { } context)
+        {
+            SmtpLog.TlsFailed(logger, session.Id, session.RemoteAddress, "no certificate is configured");
+            return false;
+        }
+
+        var handshake = new TlsHandshake(context, session, logger);
+        long started = Stopwatch.GetTimestamp();
+        SslStream ssl;
+        try
+        {
+            ssl = await transport.UpgradeToTlsAsync(prefix, static (_, hello, state, ct) => ((TlsHandshake)state!).SelectServerOptionsAsync(hello, ct), handshake);
+            if (context.RequestCert && context.RejectUnauthorized && ssl.RemoteCertificate is null)
+            {
+                throw new AuthenticationException("The client sent no certificate.");
+            }
+        }
+        catch (Exception ex)
+        {
+            bool timedOut = transport.Timeouts.TimedOut;
+            server.Metrics.TlsHandshake(started, null, timedOut ? "timeout" : ex.GetType().Name);
+            if (!startTls)
+            {
+                server.Metrics.ConnectionRefused("tls_handshake");
+            }
+
+            if (timedOut)
+            {
+                SmtpLog.TlsTimedOut(logger, session.Id, session.RemoteAddress, transport.TimeoutMs);
+            }
+            else
+            {
+                SmtpLog.TlsFailed(logger, session.Id, session.RemoteAddress, ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message);
+            }
+
+            return false;
+        }
+
+        MarkSecure(session, ssl, handshake._serverName, context.RequestCert ? handshake._clientCertificateErrors : SslPolicyErrors.None);
+        server.Metrics.TlsHandshake(started, ProtocolVersion(ssl.SslProtocol), null);
+        SmtpLog.TlsEstablished(logger, session.Id, session.RemoteAddress, startTls ? "STARTTLS" : "implicit TLS", ssl.SslProtocol, ssl.NegotiatedCipherSuite, handshake._serverName ?? "-");
+        return true;
+    }
+
+    /// <summary>The session runs over <paramref name="ssl"/>: secure, with the server name, the TLS version and suite, the client certificate.</summary>
+    public static void MarkSecure(SmtpSession session, SslStream ssl, string? serverName, SslPolicyErrors clientCertificateErrors)
+    {
+        session.Secure = true;
+        session.ServerName = serverName;
+        session.TlsProtocol = ssl.SslProtocol;
+        session.TlsCipherSuite = ssl.NegotiatedCipherSuite;
+        if (ssl.RemoteCertificate is { } remote)
+        {
+            session.ClientCertificate = remote as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(remote.GetRawCertData());
+        }
+
+        session.ClientCertificateErrors = clientCertificateErrors;
+    }
+
+    /// <summary>The OpenTelemetry <c>tls.protocol.version</c> of <paramref name="protocol"/>.</summary>
+    private static string ProtocolVersion(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls13 => "1.3",
+        SslProtocols.Tls12 => "1.2",
+        _ => protocol.ToString(),
+    };
+
+    private async ValueTask<SslServerAuthenticationOptions> SelectServerOptionsAsync(SslClientHelloInfo hello, CancellationToken cancellationToken)
+    {
+        _serverName = TlsContext.NormalizeServerName(hello.ServerName);
+        SslStreamCertificateContext certificate = await _context.SelectAsync(_serverName, OnSniCallbackFailed, cancellationToken);
+        return _context.CreateServerOptions(certificate, ValidateClientCertificate);
+    }
+
+    private void OnSniCallbackFailed(Exception exception) => SmtpLog.SniCallbackFailed(_logger, _session.Id, _serverName ?? "", exception);
+
+    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        _clientCertificateErrors = _context.ValidateClientCertificate(certificate, chain, errors);
+        return !_context.RejectUnauthorized || _clientCertificateErrors == SslPolicyErrors.None;
+    }
+}
