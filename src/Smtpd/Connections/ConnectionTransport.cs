@@ -17,6 +17,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     private CancellationTokenSource? _abortSource;
     private int _aborted;
     private bool _closed;
+    private volatile bool _settingUp;
 
     /// <summary>Creates the transport of an accepted <paramref name="socket"/>, or of a caller's <paramref name="stream"/>.</summary>
     /// <param name="socket">The socket, or <see langword="null"/> for a stream handed to the server.</param>
@@ -50,6 +51,16 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     public CancellationToken Aborted => (Volatile.Read(ref _abortSource) ?? CreateAbortSource()).Token;
 
     public bool IsAborted => Volatile.Read(ref _aborted) == 1;
+
+    /// <summary>
+    /// The transport is still being set up (a PROXY header or an implicit TLS handshake is awaited) and carries no
+    /// session: a server that starts closing drops it at once. Set before the server's closing flag is looked at.
+    /// </summary>
+    public bool IsSettingUp
+    {
+        get => _settingUp;
+        set => _settingUp = value;
+    }
 
     /// <summary>The stream is TLS.</summary>
     public bool IsTls => Stream is SslStream { IsAuthenticated: true };

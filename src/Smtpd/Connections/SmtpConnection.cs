@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -26,9 +25,8 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private ILogger _logger;
     private bool _ignored;
     private ForwardingTrust _trust;
-    private volatile bool _beforeSession;
     private bool _hasClientSlot;
-    private Task<ReadResult>? _earlyRead;
+    private GreetingPause? _pause;
     private Activity? _sessionActivity;
 
     public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
@@ -64,7 +62,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     /// <summary>From a close: a connection still in its PROXY header or implicit TLS handshake has no session to finish, and is dropped.</summary>
     public void AbortIfNotStarted()
     {
-        if (_beforeSession)
+        if (_transport.IsSettingUp)
         {
             Abort();
         }
@@ -109,7 +107,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
                     return;
                 }
 
-                if (_earlyRead is not null || !reader.TryRead(out result))
+                if (_pause is not null || !reader.TryRead(out result))
                 {
                     // Nothing buffered: the replies of the group so far go out in one send, then wait for the client.
                     if (protocol.Replies.HasPending)
@@ -127,10 +125,11 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
                     reader.WaitForData = _session.CurrentTransaction is not { ClientIsSending: true };
                     try
                     {
-                        if (_earlyRead is not null)
+                        if (_pause is not null)
                         {
-                            result = await _earlyRead;
-                            _earlyRead = null;
+                            // The client stayed quiet during the greeting pause: that read is this one.
+                            result = await _pause.TakeAsync();
+                            _pause = null;
                         }
                         else
                         {
@@ -279,21 +278,10 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     {
         ProxyPolicy policy = _endpoint.Proxy;
         SetIgnored(policy.IgnoredHosts.Contains(_session.RemoteAddress));
-        if (_transport.Socket is { } socket && policy.ProxyPeers.Contains(_session.RemoteAddress))
+        if (_transport.Socket is { } socket && policy.ProxyPeers.Contains(_session.RemoteAddress)
+            && !await new ProxyHeaderReader(_transport, _session, _endpoint.Server, _logger, _ignored).ReadAsync(socket))
         {
-            // Marked first: a close that starts from here on drops this socket, or is seen by the registry.
-            _beforeSession = true;
-            try
-            {
-                if (!await new ProxyHeaderReader(_transport, _session, _endpoint.Server, _logger, _ignored).ReadAsync(socket))
-                {
-                    return false;
-                }
-            }
-            finally
-            {
-                _beforeSession = false;
-            }
+            return false;
         }
 
         // From here on the client is the one the proxy announced (or the direct peer).
@@ -306,50 +294,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
                 header.Destination?.ToString() ?? "(not announced)");
         }
 
-        return await StartImplicitTlsAsync();
-    }
-
-    /// <summary>Takes over a caller's TLS stream, marks <c>Secured</c> sessions, or does the implicit TLS handshake.</summary>
-    private async ValueTask<bool> StartImplicitTlsAsync()
-    {
-        ServerContext server = _endpoint.Server;
-        SmtpServerOptions options = _endpoint.Options;
-        if (_transport.Stream is SslStream { IsAuthenticated: true } given)
-        {
-            // HandleStreamAsync with TLS the caller already negotiated.
-            TlsHandshake.MarkSecure(_session, given, TlsContext.NormalizeServerName(given.TargetHostName), SslPolicyErrors.None);
-            return true;
-        }
-
-        if (options.Secured)
-        {
-            _session.Secure = true;
-            return true;
-        }
-
-        if (_endpoint.TlsMode != SmtpTlsMode.Implicit || options.NeedsUpgrade)
-        {
-            return true;
-        }
-
-        if (!server.Connections.TryBeginHandshake())
-        {
-            server.Metrics.ConnectionRefused("max_clients");
-            SmtpLog.TooManyPendingHandshakes(_logger, _session.Id, _session.RemoteAddress);
-            return false;
-        }
-
-        _beforeSession = true;
-        try
-        {
-            // A close that started before the mark was visible would not have aborted this connection.
-            return !server.IsClosing && await TlsHandshake.RunAsync(_transport, server, _session, _logger, await TakeEarlyBytesAsync(), startTls: false);
-        }
-        finally
-        {
-            _beforeSession = false;
-            server.Connections.EndHandshake();
-        }
+        return await TlsHandshake.StartImplicitAsync(_transport, _endpoint, _session, _logger);
     }
 
     /// <summary>The protocol core with the session's handler (the server's, or one of the application's per connection).</summary>
@@ -397,10 +342,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
 
         if (options.GreetingDelay > TimeSpan.Zero)
         {
-            // Anything the client sends before the greeting is answered with "You talk too soon"; a shutdown wakes the read.
-            _transport.Timeouts.ArmForCommand(TimeoutControl.Never);
-            _earlyRead = _transport.Reader.ReadAsync().AsTask();
-            await Task.Delay(options.GreetingDelay, _transport.Aborted);
+            _pause = await GreetingPause.WaitAsync(_transport, options.GreetingDelay);
         }
 
         await ReverseLookup.ResolveAsync(_session, options, _transport, _logger);
@@ -419,21 +361,16 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             return false;
         }
 
-        if (_earlyRead is { IsCompleted: true })
+        if (_pause is { HasInput: true })
         {
-            ReadResult early = await _earlyRead;
-            _earlyRead = null;
-            _transport.Timeouts.Disarm();
+            ReadResult early = await _pause.TakeAsync();
+            _pause = null;
             if (!early.IsCanceled && !early.Buffer.IsEmpty)
             {
-                ReadOnlySequence<byte> buffer = early.Buffer;
-                SequencePosition? lf = buffer.PositionOf((byte)'\n');
-                ReadOnlySequence<byte> first = lf is null ? buffer : buffer.Slice(0, lf.Value);
-                byte[] line = first.Slice(0, Math.Min(first.Length, 16)).ToArray();
-                protocol.Replies.Write(SmtpProtocol.IsGreeting(CommandParser.Identify(line, out _)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
+                protocol.Replies.Write(SmtpProtocol.IsGreeting(GreetingPause.FirstCommand(early.Buffer)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
                 server.Metrics.ConnectionRefused("early_talker");
                 SmtpLog.ClientMisbehaved(_logger, _session.Id, "client talked before the greeting");
-                _transport.Reader.AdvanceTo(buffer.End);
+                _transport.Reader.AdvanceTo(early.Buffer.End);
                 await protocol.Replies.FlushAsync();
                 return false;
             }
@@ -461,18 +398,13 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         SmtpServerOptions options = _endpoint.Options;
         if (_endpoint.TlsMode == SmtpTlsMode.Implicit && options.NeedsUpgrade && !_session.Secure && !options.Secured)
         {
-            bool watchingEarlyTalkers = _earlyRead is not null;
             if (!await TlsHandshake.RunAsync(_transport, _endpoint.Server, _session, _logger, await TakeEarlyBytesAsync(), startTls: false))
             {
                 return false;
             }
 
-            if (watchingEarlyTalkers)
-            {
-                // Keep answering "You talk too soon" to what arrives inside TLS before the greeting.
-                _transport.Timeouts.ArmForCommand(TimeoutControl.Never);
-                _earlyRead = _transport.Reader.ReadAsync().AsTask();
-            }
+            // Keep answering "You talk too soon" to what arrives inside TLS before the greeting.
+            _pause?.Restart();
         }
 
         if (!_session.Secure || await StartTlsCommand.AcceptsSecureSessionAsync(protocol, enhanced: false))
@@ -505,11 +437,9 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private async ValueTask<byte[]?> TakeEarlyBytesAsync()
     {
         ReadResult result;
-        if (_earlyRead is not null)
+        if (_pause is not null)
         {
-            result = await _earlyRead;
-            _earlyRead = null;
-            _transport.Timeouts.Disarm();
+            result = await _pause.TakeAsync();
         }
         else if (!_transport.Reader.TryRead(out result))
         {
@@ -556,25 +486,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             await protocol.Handlers.CloseAsync(server.StoppingToken);
         }
 
-        SmtpSessionHandler handler = protocol.Handlers.Handler;
-        if (handler != server.Server.DefaultSessionHandler)
-        {
-            try
-            {
-                if (handler is IAsyncDisposable asyncDisposable)
-                {
-                    await asyncDisposable.DisposeAsync();
-                }
-                else if (handler is IDisposable disposable)
-                {
-                    disposable.Dispose();
-                }
-            }
-            catch (Exception ex)
-            {
-                protocol.Handlers.LogFailure("session handler disposal", ex);
-            }
-        }
+        await protocol.Handlers.DisposeHandlerAsync(server.Server.DefaultSessionHandler);
     }
 
     private void SetIgnored(bool ignored)

@@ -67,6 +67,31 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
         }
     }
 
+    /// <summary>After the close handler: an application's per-connection handler is disposed if it is disposable (never the server's shared one).</summary>
+    public async ValueTask DisposeHandlerAsync(SmtpSessionHandler shared)
+    {
+        if (handler == shared)
+        {
+            return;
+        }
+
+        try
+        {
+            if (handler is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync();
+            }
+            else if (handler is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
+        catch (Exception ex)
+        {
+            SmtpLog.HandlerFailed(logger, session.Id, "session handler disposal", ex);
+        }
+    }
+
     /// <summary>Logs a handler failure that happened outside a handler call (the engine's own code, a misused result).</summary>
     public void LogFailure(string name, Exception exception) => SmtpLog.HandlerFailed(logger, session.Id, name, exception);
 

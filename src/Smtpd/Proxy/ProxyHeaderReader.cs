@@ -19,8 +19,11 @@ internal sealed class ProxyHeaderReader(ConnectionTransport transport, SmtpSessi
     {
         IPAddress proxyAddress = session.RemoteAddress;
         int proxyPort = session.RemotePort;
+        // Marked first: a close that starts from here on drops this socket, or is seen by the registry.
+        transport.IsSettingUp = true;
         if (!server.Connections.TryBeginProxyHeader())
         {
+            transport.IsSettingUp = false;
             CountRefusal("max_clients");
             ProxyLog.Dropped(logger, session.Id, proxyAddress, server.IsClosing ? "the server is closing" : "too many connections are waiting for their PROXY header");
             return false;
@@ -166,6 +169,7 @@ internal sealed class ProxyHeaderReader(ConnectionTransport transport, SmtpSessi
         finally
         {
             transport.Timeouts.Disarm();
+            transport.IsSettingUp = false;
             server.Connections.EndProxyHeader();
             ArrayPool<byte>.Shared.Return(buffer);
             if (large is not null)

@@ -28,6 +28,53 @@ internal sealed class TlsHandshake
     }
 
     /// <summary>
+    /// Before the session: takes over a caller's TLS stream, marks <see cref="SmtpServerOptions.Secured"/> sessions, or
+    /// does the implicit TLS handshake of the endpoint (unless <see cref="SmtpServerOptions.NeedsUpgrade"/> delays it to the
+    /// greeting). Connections waiting for their handshake are capped by <see cref="SmtpServerOptions.MaxClients"/> and
+    /// dropped by a close. <see langword="false"/> drops the connection.
+    /// </summary>
+    public static async ValueTask<bool> StartImplicitAsync(ConnectionTransport transport, EndpointContext endpoint, SmtpSession session, ILogger logger)
+    {
+        ServerContext server = endpoint.Server;
+        if (transport.Stream is SslStream { IsAuthenticated: true } given)
+        {
+            // HandleStreamAsync with TLS the caller already negotiated.
+            MarkSecure(session, given, TlsContext.NormalizeServerName(given.TargetHostName), SslPolicyErrors.None);
+            return true;
+        }
+
+        if (endpoint.Options.Secured)
+        {
+            session.Secure = true;
+            return true;
+        }
+
+        if (endpoint.TlsMode != SmtpTlsMode.Implicit || endpoint.Options.NeedsUpgrade)
+        {
+            return true;
+        }
+
+        if (!server.Connections.TryBeginHandshake())
+        {
+            server.Metrics.ConnectionRefused("max_clients");
+            SmtpLog.TooManyPendingHandshakes(logger, session.Id, session.RemoteAddress);
+            return false;
+        }
+
+        transport.IsSettingUp = true;
+        try
+        {
+            // A close that started before the mark was visible would not have aborted this connection.
+            return !server.IsClosing && await RunAsync(transport, server, session, logger, TakeBuffered(transport), startTls: false);
+        }
+        finally
+        {
+            transport.IsSettingUp = false;
+            server.Connections.EndHandshake();
+        }
+    }
+
+    /// <summary>
     /// Runs the handshake over <paramref name="transport"/> (after <paramref name="prefix"/>, bytes the plaintext reader
     /// already took), bounded by the socket timeout. <see langword="false"/> when it failed (counted and logged).
     /// </summary>
@@ -91,6 +138,10 @@ internal sealed class TlsHandshake
 
         session.ClientCertificateErrors = clientCertificateErrors;
     }
+
+    /// <summary>Bytes the plaintext reader already took off the transport (none, unless a caller's stream had some): they open the handshake.</summary>
+    private static byte[]? TakeBuffered(ConnectionTransport transport) =>
+        transport.Reader.TryRead(out System.IO.Pipelines.ReadResult result) ? transport.TakeBuffered(result) : null;
 
     /// <summary>The OpenTelemetry <c>tls.protocol.version</c> of <paramref name="protocol"/>.</summary>
     private static string ProtocolVersion(SslProtocols protocol) => protocol switch
