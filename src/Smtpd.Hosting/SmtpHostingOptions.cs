@@ -9,8 +9,9 @@ public sealed class SmtpHostingOptions
     public static readonly IPEndPoint DefaultEndPoint = new(IPAddress.Loopback, 2525);
 
     /// <summary>
-    /// The endpoints to listen on (an <see cref="IPEndPoint"/> with port 0 picks a free port; the bound ports are in
-    /// <see cref="SmtpServer.EndPoints"/>). Empty means <see cref="DefaultEndPoint"/>.
+    /// The endpoints to listen on, each with its own settings (<see cref="SmtpListenOptions"/>; an <see cref="EndPoint"/>
+    /// converts to one with the server's settings). An <see cref="IPEndPoint"/> with port 0 picks a free port; the bound
+    /// ports are in <see cref="SmtpServer.EndPoints"/>. Empty means <see cref="DefaultEndPoint"/>.
     /// </summary>
-    public IList<EndPoint> EndPoints { get; } = [];
+    public IList<SmtpListenOptions> EndPoints { get; } = [];
 }

@@ -16,7 +16,8 @@ namespace Smtpd.Hosting;
 /// (<c>socketTimeout</c>, <c>closeTimeout</c>, <c>greetingDelay</c>, <c>reverseLookupTimeout</c>) in milliseconds as in
 /// the reference, or as a .NET time span (<c>00:00:30</c>); lists as an array or as one comma-separated value.</para>
 /// <para><c>logger</c>: <c>false</c> silences the server; <c>true</c> logs (through the host's logging when the server
-/// runs in a host, else to the console). <c>listen</c>: <c>"HOST:PORT"</c> or a list of them, see <see cref="ParseEndPoint(string)"/>.</para>
+/// runs in a host, else to the console). <c>listen</c>: <c>"HOST:PORT"</c> or a list of endpoints, each with settings of
+/// its own, see <see cref="ReadListenOptions"/>.</para>
 /// <para>Keys this class does not know are left alone (the section may hold the application's own settings; use
 /// <see cref="IsSetting(string)"/> to be strict). A value that cannot be used, or an option this version of Smtpd does
 /// not have yet, throws <see cref="SmtpConfigurationException"/> naming the key.</para>
@@ -25,6 +26,9 @@ public static class SmtpServerConfiguration
 {
     /// <summary>The key of the listen endpoints.</summary>
     public const string ListenKey = "listen";
+
+    /// <summary>The key of an endpoint's address inside a <c>listen</c> object.</summary>
+    private const string AddressKey = "address";
 
     /// <summary>Every option property that configuration can set: simple values only (no delegates, loggers, resolvers;
     /// <see cref="SmtpServerOptions.LogToConsole"/> is the <c>logger</c> setting).</summary>
@@ -122,27 +126,99 @@ public static class SmtpServerConfiguration
         options.MaxAllowedUnauthenticatedCommands = limit;
     }
 
-    /// <summary>The endpoints of the <c>listen</c> setting (one value or a list); empty when it is absent.</summary>
+    /// <summary>
+    /// The endpoints of the <c>listen</c> setting, each with its own settings: one <c>"HOST:PORT"</c> (or several,
+    /// comma-separated), or a list whose entries are <c>"HOST:PORT"</c> or an object <c>{ "address": "HOST:PORT", ... }</c>
+    /// whose other keys replace, for that endpoint only, any of <c>secure</c>, <c>hideSTARTTLS</c>, <c>authOptional</c>,
+    /// <c>allowInsecureAuth</c>, <c>authMethods</c>, <c>useProxy</c>, <c>useXClient</c>, <c>useXForward</c>, <c>lmtp</c>,
+    /// <c>size</c> (any case, values as for the server). Empty when the setting is absent.
+    /// </summary>
     /// <param name="configuration">The section holding the settings.</param>
-    /// <exception cref="SmtpConfigurationException">An entry is not a valid endpoint.</exception>
-    public static IReadOnlyList<EndPoint> ReadEndPoints(IConfiguration configuration)
+    /// <exception cref="SmtpConfigurationException">An entry is not a valid endpoint, or has a key or value it cannot use.</exception>
+    public static IReadOnlyList<SmtpListenOptions> ReadListenOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         IConfigurationSection listen = configuration.GetSection(ListenKey);
-        var endPoints = new List<EndPoint>();
-        foreach (string entry in ReadList(listen))
+        if (listen.Value is not null)
         {
-            try
+            return ReadList(listen).Select(entry => new SmtpListenOptions(ParseEndPoint(listen, entry))).ToList();
+        }
+
+        IConfigurationSection[] entries = listen.GetSection(AddressKey).Value is not null ? [listen] : [.. listen.GetChildren()];
+        var endpoints = new List<SmtpListenOptions>(entries.Length);
+        foreach (IConfigurationSection entry in entries)
+        {
+            endpoints.Add(entry.Value is { } text ? new SmtpListenOptions(ParseEndPoint(entry, text)) : ReadListenObject(entry));
+        }
+
+        return endpoints;
+    }
+
+    /// <summary>The addresses of <see cref="ReadListenOptions"/> (without their per-endpoint settings).</summary>
+    /// <param name="configuration">The section holding the settings.</param>
+    /// <exception cref="SmtpConfigurationException">An entry is not a valid endpoint.</exception>
+    public static IReadOnlyList<EndPoint> ReadEndPoints(IConfiguration configuration) =>
+        ReadListenOptions(configuration).Select(listen => listen.EndPoint).ToList();
+
+    /// <summary><c>{ "address": "HOST:PORT", "secure": true, ... }</c>: an endpoint and the settings it replaces.</summary>
+    private static SmtpListenOptions ReadListenObject(IConfigurationSection entry)
+    {
+        IConfigurationSection address = entry.GetSection(AddressKey);
+        var listen = new SmtpListenOptions(ParseEndPoint(address, address.Value ?? throw Invalid(address, "an endpoint \"HOST:PORT\"")));
+        foreach (IConfigurationSection setting in entry.GetChildren())
+        {
+            switch (setting.Key.ToUpperInvariant())
             {
-                endPoints.Add(ParseEndPoint(entry));
-            }
-            catch (FormatException ex)
-            {
-                throw new SmtpConfigurationException($"{listen.Path}: {ex.Message}", ex);
+                case "ADDRESS":
+                    break;
+                case "SECURE":
+                    listen.TlsMode = ParseBool(setting, RequireValue(setting)) ? SmtpTlsMode.Implicit : SmtpTlsMode.StartTls;
+                    break;
+                case "HIDESTARTTLS":
+                    listen.HideStartTls = ParseBool(setting, RequireValue(setting));
+                    break;
+                case "AUTHOPTIONAL":
+                    listen.AuthOptional = ParseBool(setting, RequireValue(setting));
+                    break;
+                case "ALLOWINSECUREAUTH":
+                    listen.AllowInsecureAuth = ParseBool(setting, RequireValue(setting));
+                    break;
+                case "AUTHMETHODS":
+                    listen.AuthMethods = [.. ReadList(setting)];
+                    break;
+                case "USEPROXY":
+                    listen.UseProxy = ReadTrustedPeers(setting);
+                    break;
+                case "USEXCLIENT":
+                    listen.UseXClient = ReadTrustedPeers(setting);
+                    break;
+                case "USEXFORWARD":
+                    listen.UseXForward = ReadTrustedPeers(setting);
+                    break;
+                case "LMTP":
+                    listen.Lmtp = ParseBool(setting, RequireValue(setting));
+                    break;
+                case "SIZE":
+                    listen.Size = (long)Convert(setting, typeof(long))!;
+                    break;
+                default:
+                    throw new SmtpConfigurationException($"{setting.Path}: not a setting an endpoint can replace (secure, hideSTARTTLS, authOptional, allowInsecureAuth, authMethods, useProxy, useXClient, useXForward, lmtp, size)");
             }
         }
 
-        return endPoints;
+        return listen;
+    }
+
+    private static IPEndPoint ParseEndPoint(IConfigurationSection setting, string text)
+    {
+        try
+        {
+            return ParseEndPoint(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -317,7 +393,7 @@ public static class SmtpServerConfiguration
     }
 
     private static string RequireValue(IConfigurationSection setting) =>
-        setting.Value is { Length: > 0 } value ? value : throw Invalid(setting, "a file path");
+        setting.Value is { Length: > 0 } value ? value : throw Invalid(setting, "a value");
 
     private static string ReadPemFile(IConfigurationSection setting, string path)
     {

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -14,17 +13,17 @@ internal sealed class SmtpServerHostedService(SmtpServer server, IOptions<SmtpHo
     /// <summary>Listens on every endpoint; if one cannot be bound, the others are closed again and the start fails.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        IList<EndPoint> endPoints = hosting.Value.EndPoints;
-        foreach (EndPoint endPoint in endPoints.Count == 0 ? [SmtpHostingOptions.DefaultEndPoint] : endPoints)
+        IList<SmtpListenOptions> endPoints = hosting.Value.EndPoints;
+        foreach (SmtpListenOptions listen in endPoints.Count == 0 ? [SmtpHostingOptions.DefaultEndPoint] : endPoints)
         {
             try
             {
-                await server.ListenAsync(endPoint, cancellationToken);
+                await server.ListenAsync(listen, cancellationToken);
             }
             catch (SocketException ex)
             {
                 await AbortAsync();
-                throw new IOException($"Cannot listen on {endPoint}: {ex.Message}", ex);
+                throw new IOException($"Cannot listen on {listen.EndPoint}: {ex.Message}", ex);
             }
             catch
             {

@@ -70,9 +70,9 @@ public static class SmtpServerServiceCollectionExtensions
             options.Configure(o => SmtpServerConfiguration.Bind(configuration, o));
             services.AddOptions<SmtpHostingOptions>().Configure(o =>
             {
-                foreach (System.Net.EndPoint endPoint in SmtpServerConfiguration.ReadEndPoints(configuration))
+                foreach (SmtpListenOptions listen in SmtpServerConfiguration.ReadListenOptions(configuration))
                 {
-                    o.EndPoints.Add(endPoint);
+                    o.EndPoints.Add(listen);
                 }
             });
         }

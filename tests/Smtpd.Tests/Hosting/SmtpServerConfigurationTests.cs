@@ -173,4 +173,59 @@ public class SmtpServerConfigurationTests
         Assert.Equal("listen: 'nowhere' is not HOST:PORT with a port from 0 to 65535",
             Assert.Throws<SmtpConfigurationException>(() => SmtpServerConfiguration.ReadEndPoints(Configuration(("listen", "nowhere")))).Message);
     }
+
+    [Fact]
+    public void The_renamed_Hide_options_bind_under_the_reference_spellings_and_their_own()
+    {
+        SmtpServerOptions reference = Bind(("hidePIPELINING", "true"), ("hideSTARTTLS", "true"), ("hide8BITMIME", "true"), ("hideSMTPUTF8", "true"),
+            ("hideENHANCEDSTATUSCODES", "false"), ("hideDSN", "false"), ("hideREQUIRETLS", "false"));
+        SmtpServerOptions dotnet = Bind(("HidePipelining", "true"), ("HideStartTls", "true"), ("Hide8BitMime", "true"), ("HideSmtpUtf8", "true"),
+            ("HideEnhancedStatusCodes", "false"), ("HideDsn", "false"), ("HideRequireTls", "false"));
+        foreach (SmtpServerOptions options in new[] { reference, dotnet })
+        {
+            Assert.True(options.HidePipelining && options.HideStartTls && options.Hide8BitMime && options.HideSmtpUtf8);
+            Assert.False(options.HideEnhancedStatusCodes || options.HideDsn || options.HideRequireTls);
+        }
+
+        Assert.All(["hidePIPELINING", "hideSTARTTLS", "hide8BITMIME", "hideSMTPUTF8", "hideENHANCEDSTATUSCODES", "hideDSN", "hideREQUIRETLS"],
+            key => Assert.True(SmtpServerConfiguration.IsSetting(key), key));
+    }
+
+    [Fact]
+    public void Listen_entries_may_be_objects_with_settings_of_their_own()
+    {
+        IReadOnlyList<SmtpListenOptions> endpoints = SmtpServerConfiguration.ReadListenOptions(Configuration(
+            ("listen:0", "127.0.0.1:25"),
+            ("listen:1:address", "127.0.0.1:465"), ("listen:1:secure", "true"), ("listen:1:authOptional", "false"),
+            ("listen:2:Address", "[::1]:587"), ("listen:2:AUTHOPTIONAL", "false"), ("listen:2:hideSTARTTLS", "false"), ("listen:2:authMethods", "PLAIN,LOGIN"),
+            ("listen:3:address", "127.0.0.1:24"), ("listen:3:lmtp", "true"), ("listen:3:size", "1000"), ("listen:3:secure", "false"),
+            ("listen:3:useProxy", "10.0.0.0/8"), ("listen:3:useXClient", "true"), ("listen:3:useXForward", "false"), ("listen:3:allowInsecureAuth", "1")));
+        Assert.Equal(4, endpoints.Count);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 25), endpoints[0].EndPoint);
+        Assert.Null(endpoints[0].TlsMode);
+        Assert.Null(endpoints[0].AuthOptional);
+        Assert.Equal((SmtpTlsMode.Implicit, false), (endpoints[1].TlsMode, endpoints[1].AuthOptional));
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 587), endpoints[2].EndPoint);
+        Assert.Equal(["PLAIN", "LOGIN"], endpoints[2].AuthMethods!);
+        Assert.False(endpoints[2].HideStartTls);
+        SmtpListenOptions lmtp = endpoints[3];
+        Assert.Equal((true, 1000L, SmtpTlsMode.StartTls, true), (lmtp.Lmtp, lmtp.Size, lmtp.TlsMode, lmtp.AllowInsecureAuth));
+        Assert.NotNull(lmtp.UseProxy);
+        Assert.Equal(TrustedPeers.All, lmtp.UseXClient);
+        Assert.Equal(TrustedPeers.None, lmtp.UseXForward);
+
+        SmtpListenOptions single = Assert.Single(SmtpServerConfiguration.ReadListenOptions(Configuration(("listen:address", "127.0.0.1:2525"), ("listen:lmtp", "true"))));
+        Assert.True(single.Lmtp);
+    }
+
+    [Theory]
+    [InlineData("listen:0:address", "127.0.0.1:25", "listen:0:name", "mx", "listen:0:name: not a setting an endpoint can replace")]
+    [InlineData("listen:0:secure", "true", "listen:0:lmtp", "true", "listen:0:address: '' is not an endpoint \"HOST:PORT\"")]
+    [InlineData("listen:0:address", "nowhere", "listen:0:lmtp", "true", "listen:0:address: 'nowhere' is not HOST:PORT")]
+    [InlineData("listen:0:address", "127.0.0.1:25", "listen:0:secure", "maybe", "listen:0:secure: 'maybe' is not true or false")]
+    public void Bad_listen_objects_are_refused_naming_the_setting(string key1, string value1, string key2, string value2, string message)
+    {
+        var error = Assert.Throws<SmtpConfigurationException>(() => SmtpServerConfiguration.ReadListenOptions(Configuration((key1, value1), (key2, value2))));
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
 }

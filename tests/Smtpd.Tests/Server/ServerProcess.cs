@@ -18,6 +18,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _stdout = new();
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<IPEndPoint> _endPoints = new();
 
     private ServerProcess(string folder, Process process)
     {
@@ -37,6 +38,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public Process Process { get; }
 
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>Every endpoint the program logged it listens on, in the order of its <c>listen</c> setting.</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => [.. _endPoints];
 
     public string StandardOutput => string.Join("\n", _stdout);
 
@@ -206,7 +210,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
             server._stdout.Enqueue(e.Data);
             if (ListeningLine().Match(e.Data) is { Success: true } match)
             {
-                server._ready.TrySetResult(IPEndPoint.Parse(match.Groups[1].Value));
+                var endPoint = IPEndPoint.Parse(match.Groups[1].Value);
+                server._endPoints.Enqueue(endPoint);
+                server._ready.TrySetResult(endPoint);
             }
         };
         process.ErrorDataReceived += (_, e) =>
