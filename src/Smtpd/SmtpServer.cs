@@ -39,13 +39,18 @@ public partial class SmtpServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone();
         Options.Validate();
+        SmtpServerOptions compiled = Options.Clone();
         DefaultSessionHandler = new SmtpSessionHandler(this);
-        bool sessionHandlers = Options.SessionHandlerFactory is not null || IsOverridden(nameof(CreateSessionHandler));
-        bool connectHandler = Options.OnConnect is not null || IsOverridden(nameof(OnConnectAsync)) || sessionHandlers;
-        _context = new ServerContext(this, Options, connectHandler, _stopping.Token);
+        bool sessionHandlers = compiled.SessionHandlerFactory is not null || IsOverridden(nameof(CreateSessionHandler));
+        bool connectHandler = compiled.OnConnect is not null || IsOverridden(nameof(OnConnectAsync)) || sessionHandlers;
+        _context = new ServerContext(this, compiled, connectHandler, _stopping.Token);
     }
 
-    /// <summary>The server's configuration (a copy of what was passed to the constructor; changing it has no effect).</summary>
+    /// <summary>
+    /// The configuration the server was built with, to read (a copy of what was passed to the constructor; with the
+    /// current TLS material after <see cref="UpdateSecureContext"/>). The server compiled its own copy when it was
+    /// constructed: changing this object has no effect, handlers included.
+    /// </summary>
     public SmtpServerOptions Options { get; }
 
     /// <summary>The endpoints the server listens on, with the actual ports when port 0 was asked for.</summary>
@@ -137,13 +142,13 @@ public partial class SmtpServer : IAsyncDisposable
         {
             connections.BeginClose();
             StopListeners();
-            SmtpLog.Closing(Logger, connections.Count, Options.CloseTimeout.TotalSeconds);
+            SmtpLog.Closing(Logger, connections.Count, _context.Options.CloseTimeout.TotalSeconds);
         }
 
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task delay = Task.Delay(Options.CloseTimeout, timeout.Token);
+            Task delay = Task.Delay(_context.Options.CloseTimeout, timeout.Token);
             if (await Task.WhenAny(connections.AllClosed, delay) != connections.AllClosed)
             {
                 connections.RequestShutdown();
@@ -207,21 +212,21 @@ public partial class SmtpServer : IAsyncDisposable
     /// <param name="session">The new session.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
     protected virtual ValueTask<SmtpResult> OnConnectAsync(SmtpSession session, CancellationToken cancellationToken) =>
-        Options.OnConnect?.Invoke(session, cancellationToken) ?? default;
+        _context.Options.OnConnect?.Invoke(session, cancellationToken) ?? default;
 
     /// <summary>Called for <c>MAIL FROM</c> once the address and parameters are valid. Reject to refuse the sender.</summary>
     /// <param name="address">The sender and its parameters.</param>
     /// <param name="session">The session; its envelope is the one this command proposes (with its BODY/SMTPUTF8/REQUIRETLS/DSN values), kept only if the sender is accepted.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
     protected virtual ValueTask<SmtpResult> OnMailFromAsync(SmtpAddress address, SmtpSession session, CancellationToken cancellationToken) =>
-        Options.OnMailFrom?.Invoke(address, session, cancellationToken) ?? default;
+        _context.Options.OnMailFrom?.Invoke(address, session, cancellationToken) ?? default;
 
     /// <summary>Called for every valid <c>RCPT TO</c>. Reject to refuse the recipient.</summary>
     /// <param name="address">The recipient and its parameters.</param>
     /// <param name="session">The session.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
     protected virtual ValueTask<SmtpResult> OnRcptToAsync(SmtpAddress address, SmtpSession session, CancellationToken cancellationToken) =>
-        Options.OnRcptTo?.Invoke(address, session, cancellationToken) ?? default;
+        _context.Options.OnRcptTo?.Invoke(address, session, cancellationToken) ?? default;
 
     /// <summary>
     /// Called when DATA starts with the message stream. The default reads the message to the end and accepts it
@@ -235,7 +240,7 @@ public partial class SmtpServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(session);
-        if (Options.OnData is { } onData)
+        if (_context.Options.OnData is { } onData)
         {
             return await onData(message, session, cancellationToken);
         }
@@ -249,7 +254,7 @@ public partial class SmtpServer : IAsyncDisposable
     /// <param name="session">The session as it was at the end.</param>
     /// <param name="cancellationToken">Cancelled when the server is disposed.</param>
     protected virtual ValueTask OnCloseAsync(SmtpSession session, CancellationToken cancellationToken) =>
-        Options.OnClose?.Invoke(session, cancellationToken) ?? default;
+        _context.Options.OnClose?.Invoke(session, cancellationToken) ?? default;
 
     /// <summary>
     /// Creates the handler of one connection (before its connect handler runs). The default returns what
@@ -259,7 +264,7 @@ public partial class SmtpServer : IAsyncDisposable
     /// <param name="session">The new session (its addresses are known; nothing else yet).</param>
     /// <returns>A new handler per connection, or the shared default.</returns>
     protected virtual SmtpSessionHandler CreateSessionHandler(SmtpSession session) =>
-        Options.SessionHandlerFactory?.Invoke(session) ?? DefaultSessionHandler;
+        _context.Options.SessionHandlerFactory?.Invoke(session) ?? DefaultSessionHandler;
 
     internal ValueTask<SmtpResult> InvokeConnectAsync(SmtpSession session, CancellationToken ct) => OnConnectAsync(session, ct);
 

@@ -15,7 +15,7 @@ public partial class SmtpServer
     protected virtual ValueTask<SmtpAuthResult> OnAuthAsync(SmtpAuthRequest auth, SmtpSession session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(auth);
-        if (Options.OnAuth is { } onAuth)
+        if (_context.Options.OnAuth is { } onAuth)
         {
             return onAuth(auth, session, cancellationToken);
         }

@@ -33,14 +33,15 @@ public partial class SmtpServer
         ArgumentNullException.ThrowIfNull(configure);
         lock (_tlsUpdateLock)
         {
-            SmtpServerOptions draft = Options.Clone();
+            SmtpServerOptions draft = _context.Options.Clone();
             configure(draft);
 
             // Only the TLS material is taken from the draft; everything else stays as the server was built.
-            SmtpServerOptions next = Options.Clone();
+            SmtpServerOptions next = _context.Options.Clone();
             next.CopyTlsMaterialFrom(draft);
             next.Validate();
             TlsContext? context = TlsContext.Create(next);
+            _context.Options.CopyTlsMaterialFrom(next);
             Options.CopyTlsMaterialFrom(next);
             _context.UseTls(context, updated: true);
         }
@@ -55,7 +56,7 @@ public partial class SmtpServer
     /// <param name="session">The session, now secure.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
     protected virtual ValueTask<SmtpResult> OnSecureAsync(SmtpSession session, CancellationToken cancellationToken) =>
-        Options.OnSecure?.Invoke(session, cancellationToken) ?? default;
+        _context.Options.OnSecure?.Invoke(session, cancellationToken) ?? default;
 
     internal ValueTask<SmtpResult> InvokeSecureAsync(SmtpSession session, CancellationToken ct) => OnSecureAsync(session, ct);
 }
