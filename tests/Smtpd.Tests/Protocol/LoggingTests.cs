@@ -53,4 +53,24 @@ public class LoggingTests
         Assert.DoesNotContain(logger.Entries, e => e.Message.Contains("AHVzZXIAc2VjcmV0"));
         Assert.Contains(logger.Entries, e => e.Message.Contains("AUTH PLAIN /* secured */"));
     }
+
+    [Fact]
+    public async Task LogToConsole_writes_single_lines_without_the_console_logging_package()
+    {
+        Assert.DoesNotContain(typeof(SmtpServer).Assembly.GetReferencedAssemblies(), a => a.Name == "Microsoft.Extensions.Logging.Console");
+        await using (var server = new SmtpServer(TestServer.Defaults(o => o.LogToConsole = true)))
+        {
+            Assert.IsType<ConsoleLogger>(server.Logger);
+        }
+
+        var output = new StringWriter();
+        var logger = new ConsoleLogger("smtp-server", output);
+        Assert.False(logger.IsEnabled(LogLevel.Trace));
+        SmtpLog.Command(logger, "abc", "NOOP");
+        SmtpLog.HandlerFailed(logger, "abc", "DATA", new InvalidOperationException("broken"));
+        string[] lines = output.ToString().Split(Environment.NewLine);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d dbug: smtp-server\[13\] \[abc\] C: NOOP$", lines[0]);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d fail: smtp-server\[15\] \[abc\] The DATA handler failed$", lines[1]);
+        Assert.StartsWith("System.InvalidOperationException: broken", lines[2], StringComparison.Ordinal);
+    }
 }
