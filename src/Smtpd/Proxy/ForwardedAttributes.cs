@@ -17,13 +17,41 @@ internal sealed class ForwardedAttributes
     private ForwardedAttributes(List<KeyValuePair<string, string?>> attributes) => _attributes = attributes;
 
     /// <summary>
+    /// The checks XCLIENT and XFORWARD share, in order: the peer is trusted (<paramref name="offered"/>), no mail
+    /// transaction is open, the attributes are valid. On a refusal its reply is written and <see langword="null"/> returned.
+    /// </summary>
+    public static ForwardedAttributes? Accept(SmtpProtocol protocol, bool offered, CommandLine command, string[] keys, bool tempUnavailableToo)
+    {
+        if (!offered)
+        {
+            protocol.Replies.Write(550, "5.7.0", "Error: Not allowed");
+            return null;
+        }
+
+        if (protocol.Session.CurrentTransaction?.HasSender == true)
+        {
+            protocol.Replies.Write(503, "5.5.1", "Error: Mail transaction in progress");
+            return null;
+        }
+
+        // Everything is validated before anything is applied.
+        if (TryParse(command.Arguments, keys, tempUnavailableToo, out ForwardedAttributes? attributes) is { } error)
+        {
+            protocol.Replies.Write(501, "5.5.4", error);
+            return null;
+        }
+
+        return attributes;
+    }
+
+    /// <summary>
     /// Splits the attributes (runs of spaces or tabs between them), checks every one, and decodes the xtext values;
     /// <c>[UNAVAILABLE]</c> (and with <paramref name="tempUnavailableToo"/> <c>[TEMPUNAVAIL]</c>) become
     /// <see langword="null"/>. A repeated key keeps its first value. <c>ADDR</c> must be an IP address (optional
     /// <c>IPv6:</c> prefix; kept in canonical form), <c>NAME</c> a host name.
     /// </summary>
     /// <returns><see langword="null"/> when the attributes are valid, else the text of the 501 reply.</returns>
-    public static string? TryParse(ReadOnlySpan<byte> arguments, string[] keys, bool tempUnavailableToo, out ForwardedAttributes? parsed)
+    private static string? TryParse(ReadOnlySpan<byte> arguments, string[] keys, bool tempUnavailableToo, out ForwardedAttributes? parsed)
     {
         parsed = null;
         string[] parts = Encoding.UTF8.GetString(arguments).Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);

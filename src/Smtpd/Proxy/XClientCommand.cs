@@ -11,25 +11,14 @@ internal static class XClientCommand
 
     public static ValueTask<Outcome> Execute(SmtpProtocol protocol, CommandLine command)
     {
-        if (!protocol.Trust.IsXClientOffered)
+        if (ForwardedAttributes.Accept(protocol, protocol.Trust.IsXClientOffered, command, Keys, tempUnavailableToo: true) is not { } attributes)
         {
-            return protocol.Reply(550, "5.7.0", "Error: Not allowed");
+            return new(Outcome.Continue);
         }
 
         SmtpSession session = protocol.Session;
-        if (session.CurrentTransaction?.HasSender == true)
-        {
-            return protocol.Reply(503, "5.5.1", "Error: Mail transaction in progress");
-        }
-
-        // Everything is validated before anything is applied.
-        if (ForwardedAttributes.TryParse(command.Arguments, Keys, tempUnavailableToo: true, out ForwardedAttributes? attributes) is { } error)
-        {
-            return protocol.Reply(501, "5.5.4", error);
-        }
-
         Dictionary<string, string?> map = session.XClientAttributes;
-        bool hasAddress = attributes!.TryGet("ADDR", out string? address);
+        bool hasAddress = attributes.TryGet("ADDR", out string? address);
         bool hasName = attributes.TryGet("NAME", out string? name);
         bool hasPort = attributes.TryGet("PORT", out string? port);
         if (hasAddress)

@@ -9,24 +9,14 @@ internal static class XForwardCommand
 
     public static ValueTask<Outcome> Execute(SmtpProtocol protocol, CommandLine command)
     {
-        if (!protocol.Trust.IsXForwardOffered)
+        if (ForwardedAttributes.Accept(protocol, protocol.Trust.IsXForwardOffered, command, Keys, tempUnavailableToo: false) is not { } attributes)
         {
-            return protocol.Reply(550, "5.7.0", "Error: Not allowed");
+            return new(Outcome.Continue);
         }
 
         SmtpSession session = protocol.Session;
-        if (session.CurrentTransaction?.HasSender == true)
-        {
-            return protocol.Reply(503, "5.5.1", "Error: Mail transaction in progress");
-        }
-
-        if (ForwardedAttributes.TryParse(command.Arguments, Keys, tempUnavailableToo: false, out ForwardedAttributes? attributes) is { } error)
-        {
-            return protocol.Reply(501, "5.5.4", error);
-        }
-
         Dictionary<string, string?> map = session.XForwardAttributes;
-        if (attributes!.TryGet("ADDR", out string? address) && address is not null)
+        if (attributes.TryGet("ADDR", out string? address) && address is not null)
         {
             map.TryAdd("ADDR:DEFAULT", session.RemoteAddress.ToString());
             ForwardedAttributes.ApplyAddress(session, address);

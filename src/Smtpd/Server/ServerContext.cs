@@ -19,12 +19,14 @@ internal sealed class ServerContext
         Server = server;
         Options = options;
         Logger = CreateLogger(options);
+
+        // First what can refuse the options (a certificate that does not load), then what holds resources.
+        UseTls(TlsContext.Create(options), updated: false);
         Metrics = new SmtpMetrics(options.MeterFactory);
         SocketTimeoutMs = (long)options.SocketTimeout.TotalMilliseconds;
         Connections = new ConnectionRegistry(options.MaxClients, SocketTimeoutMs);
         HasConnectHandler = hasConnectHandler;
         StoppingToken = stopping;
-        UseTls(TlsContext.Create(options), updated: false);
         DefaultEndpoint = EndpointContext.Compile(this, null);
     }
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using MimeKit;
 
 namespace Smtpd.Tests.Connections;
 
@@ -54,12 +53,12 @@ public sealed class EndpointTests : IAsyncLifetime
     [Fact]
     public async Task The_implicit_TLS_endpoint_speaks_TLS_from_the_first_byte_and_requires_AUTH()
     {
-        using (var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true })
+        using (var client = MailKitSender.NewClient())
         {
             await client.ConnectAsync(Smtps.Address.ToString(), Smtps.Port, SecureSocketOptions.SslOnConnect);
             Assert.True(client.IsSecure);
             Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.StartTLS));
-            await Assert.ThrowsAsync<MailKit.ServiceNotAuthenticatedException>(() => client.SendAsync(Message("anonymous@example.com")));
+            await Assert.ThrowsAsync<MailKit.ServiceNotAuthenticatedException>(() => client.SendAsync(MailKitSender.Message("anonymous@example.com")));
         }
 
         await SendAsync(Smtps, SecureSocketOptions.SslOnConnect, "smtps@example.com", authenticate: true);
@@ -137,28 +136,8 @@ public sealed class EndpointTests : IAsyncLifetime
         Assert.Single(server.Server.EndPoints);
     }
 
-    private static MimeMessage Message(string sender)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse(sender));
-        message.To.Add(MailboxAddress.Parse("rcpt@example.org"));
-        message.Subject = "endpoints";
-        message.Body = new TextPart("plain") { Text = "Hello" };
-        return message;
-    }
-
-    private static async Task SendAsync(IPEndPoint endPoint, SecureSocketOptions security, string sender, bool authenticate)
-    {
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, security);
-        if (authenticate)
-        {
-            await client.AuthenticateAsync("alice", "wonderland");
-        }
-
-        await client.SendAsync(Message(sender));
-        await client.DisconnectAsync(quit: true);
-    }
+    private static Task SendAsync(IPEndPoint endPoint, SecureSocketOptions security, string sender, bool authenticate) =>
+        MailKitSender.SendAsync(endPoint, security, sender, authenticate ? ("alice", "wonderland") : null);
 
     private static Task<ProcessResult> Swaks(IPEndPoint endPoint, string sender, params string[] more) =>
         ExternalProcess.RunAsync("swaks",

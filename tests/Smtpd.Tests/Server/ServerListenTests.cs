@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using MailKit.Net.Smtp;
 using MailKit.Security;
-using MimeKit;
 
 namespace Smtpd.Tests.Server;
 
@@ -32,10 +30,10 @@ public class ServerListenTests
         await SendAsync(mx, SecureSocketOptions.None, "mx@example.com", authenticate: false);
         await SendAsync(smtps, SecureSocketOptions.SslOnConnect, "smtps@example.com", authenticate: true);
         await SendAsync(submission, SecureSocketOptions.StartTls, "submission@example.com", authenticate: true);
-        using (var anonymous = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true })
+        using (var anonymous = MailKitSender.NewClient())
         {
             await anonymous.ConnectAsync(submission.Address.ToString(), submission.Port, SecureSocketOptions.StartTls);
-            await Assert.ThrowsAsync<MailKit.ServiceNotAuthenticatedException>(() => anonymous.SendAsync(Message("anonymous@example.com")));
+            await Assert.ThrowsAsync<MailKit.ServiceNotAuthenticatedException>(() => anonymous.SendAsync(MailKitSender.Message("anonymous@example.com")));
         }
 
         ProcessResult swaks = await ExternalProcess.RunAsync("swaks",
@@ -66,26 +64,6 @@ public class ServerListenTests
         Assert.Equal("smtpd: listen:0:maxClients: not a setting an endpoint can replace (secure, hideSTARTTLS, authOptional, allowInsecureAuth, authMethods, useProxy, useXClient, useXForward, lmtp, size)", stderr.Trim());
     }
 
-    private static MimeMessage Message(string sender)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse(sender));
-        message.To.Add(MailboxAddress.Parse("rcpt@example.org"));
-        message.Subject = "listen";
-        message.Body = new TextPart("plain") { Text = "Hello" };
-        return message;
-    }
-
-    private static async Task SendAsync(IPEndPoint endPoint, SecureSocketOptions security, string sender, bool authenticate)
-    {
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-        await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, security);
-        if (authenticate)
-        {
-            await client.AuthenticateAsync("alice", "wonderland");
-        }
-
-        await client.SendAsync(Message(sender));
-        await client.DisconnectAsync(quit: true);
-    }
+    private static Task SendAsync(IPEndPoint endPoint, SecureSocketOptions security, string sender, bool authenticate) =>
+        MailKitSender.SendAsync(endPoint, security, sender, authenticate ? ("alice", "wonderland") : null);
 }
