@@ -301,6 +301,12 @@ public partial class SmtpServer : IAsyncDisposable
     private Task Run(SmtpConnection connection, CancellationToken cancellationToken)
     {
         _context.Connections.Register(connection);
+        if (_stopping.IsCancellationRequested)
+        {
+            // Handed over after disposal: no heartbeat guards it any more, so it ends at once.
+            connection.Abort();
+        }
+
         return connection.RunAsync(cancellationToken);
     }
 
