@@ -17,20 +17,17 @@ internal static class Program
 {
     private const int ExitBadSettings = 2;
 
-    private const string Usage = """
-        Usage: Smtpd.Server [--config FILE.json] [--SETTING VALUE]...
-        Receives mail over SMTP (or LMTP) and stores each message as <id>.eml and <id>.json.
-        Settings come from the JSON file, SMTPD_<SETTING> environment variables and --SETTING VALUE switches
-        (the later wins), e.g. --listen 0.0.0.0:25 --store /var/spool/smtpd --size 10485760.
-        Defaults: listen 127.0.0.1:2525, store ./mail. Every setting is described in docs/server.md.
-
-        """;
-
     public static async Task<int> Main(string[] args)
     {
-        if (args is ["--help"] or ["-h"])
+        if (args.Contains("--help") || args.Contains("-h"))
         {
-            await Console.Out.WriteAsync(Usage);
+            await Console.Out.WriteAsync(ServerHelp.Text());
+            return 0;
+        }
+
+        if (args.Contains("--version"))
+        {
+            await Console.Out.WriteLineAsync(ServerHelp.CommandName + " " + ServerHelp.Version);
             return 0;
         }
 
