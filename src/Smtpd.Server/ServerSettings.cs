@@ -12,6 +12,9 @@ internal sealed class ServerSettings
     /// <summary>The default <c>store</c>: <c>./mail</c>.</summary>
     public const string DefaultStore = "mail";
 
+    /// <summary>The standard .NET <c>Logging</c> section (levels, console formatter).</summary>
+    public const string LoggingKey = "Logging";
+
     /// <summary>The settings of the program itself, as <c>--help</c> lists them (the library options follow them there).</summary>
     public static readonly IReadOnlyList<SettingDescription> ProgramSettings =
     [
@@ -20,6 +23,7 @@ internal sealed class ServerSettings
         new("store", "FOLDER", DefaultStore, "Folder for accepted messages, each an <id>.eml and <id>.json pair."),
         new("users", "{NAME:PASSWORD}", "none", "Accounts for AUTH (--users:alice secret); without any, AUTH is disabled."),
         new("recipients", "ADDRESS|@DOMAIN,...", "everyone", "Accepted recipients; any other gets 550 5.1.1."),
+        new(LoggingKey, "{LogLevel,Console}", "Information", "Log levels by category and the console format, as in any .NET host (--Logging:Console:FormatterName json)."),
     ];
 
     private static readonly string[] ProgramKeys = [.. ProgramSettings.Select(s => s.Name)];
