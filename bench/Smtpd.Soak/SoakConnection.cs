@@ -44,7 +44,7 @@ internal sealed class SoakConnection : IAsyncDisposable
     }, "send");
 
     /// <summary>Reads one whole reply and returns its code, or 0 when the server closed the connection first.</summary>
-    public Task<int> ReadReplyAsync() => Bounded(async token =>
+    public Task<int> ReadReplyAsync(TimeSpan? timeout = null) => Bounded(async token =>
     {
         while (true)
         {
@@ -85,22 +85,13 @@ internal sealed class SoakConnection : IAsyncDisposable
 
             _end += read;
         }
-    }, "reply");
+    }, "reply", timeout);
 
-    /// <summary>Waits until the server closes the connection (any reply lines are skipped); true when it did within the deadline.</summary>
-    public async Task<bool> WaitForCloseAsync()
+    /// <summary>Waits until the server closes the connection (any reply lines are skipped); past <paramref name="timeout"/> it is a hang.</summary>
+    public async Task WaitForCloseAsync(TimeSpan timeout)
     {
-        try
+        while (await ReadReplyAsync(timeout) != 0)
         {
-            while (await ReadReplyAsync() != 0)
-            {
-            }
-
-            return true;
-        }
-        catch (SoakHangException)
-        {
-            return false;
         }
     }
 
@@ -127,16 +118,17 @@ internal sealed class SoakConnection : IAsyncDisposable
         _deadline.Dispose();
     }
 
-    private async Task<T> Bounded<T>(Func<CancellationToken, Task<T>> operation, string what)
+    private async Task<T> Bounded<T>(Func<CancellationToken, Task<T>> operation, string what, TimeSpan? timeout = null)
     {
-        _deadline.CancelAfter(_timeout);
+        TimeSpan limit = timeout ?? _timeout;
+        _deadline.CancelAfter(limit);
         try
         {
             return await operation(_deadline.Token);
         }
         catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
         {
-            throw new SoakHangException($"no progress on {what} within {_timeout.TotalSeconds} s");
+            throw new SoakHangException($"no progress on {what} within {limit.TotalSeconds} s");
         }
         finally
         {

@@ -5,7 +5,7 @@ namespace Smtpd.Soak;
 /// <summary>The soak's settings (command line of the driver). Every loop is bounded by <see cref="Messages"/> or <see cref="RunLimit"/>.</summary>
 internal sealed class SoakOptions
 {
-    public int Messages { get; private set; } = 200_000;
+    public int Messages { get; private set; } = 2_000_000;
 
     public int Connections { get; private set; } = 100;
 
@@ -17,7 +17,7 @@ internal sealed class SoakOptions
 
     public int Slowloris { get; private set; } = 20;
 
-    public TimeSpan SlowlorisHold { get; private set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SlowlorisHold { get; private set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan SlowlorisInterval { get; private set; } = TimeSpan.FromSeconds(2);
 

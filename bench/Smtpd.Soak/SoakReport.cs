@@ -44,7 +44,9 @@ internal static class SoakReport
         Line($"- {o.Oversize} over-size clients: `MAIL FROM:<…> SIZE=` twice the limit, and a message of three times the limit;");
         Line($"- {o.Vanishing} vanishing clients: a reset in the middle of a message.");
         Line();
-        Line($"Every wait for the server has a {o.Timeout.TotalSeconds:0} s deadline; one that passes counts as a hung connection. Hostile messages");
+        Line($"Every wait for the server has a {o.Timeout.TotalSeconds:0} s deadline (waiting for the close after a garbage handshake: the server's");
+        Line("60 s handshake timeout and 15 s more, since junk that starts like a TLS record makes the server wait for the rest);");
+        Line("one that passes counts as a hung connection. Hostile messages");
         Line("carry ids outside the legitimate range, so the ledger shows if one was ever accepted. The server's RSS is read");
         Line("from `/proc/PID/status` every second.");
         Line();
