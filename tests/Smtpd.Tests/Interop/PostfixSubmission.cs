@@ -18,4 +18,31 @@ public static class PostfixSubmission
 
         await client.DisconnectAsync(true);
     }
+
+    /// <summary>
+    /// Submits <paramref name="raw"/> and checks Postfix delivered it to <paramref name="server"/> as the cell says: the
+    /// original bytes after Postfix's trace field, the certificate verified in TLS cells, SCRAM-SHA-256 with AUTH.
+    /// </summary>
+    public static async Task<ReceivedMessage> SubmitAndAssertDeliveredAsync(PostfixInstance postfix, InteropServer server, byte[] raw, bool auth)
+    {
+        await SubmitAsync(postfix, raw);
+        ReceivedMessage message;
+        try
+        {
+            message = await server.AssertDeliveredAsync(raw, auth, content: InteropMessage.FromOriginalHeaders);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + "\npostfix log:\n" + postfix.Log);
+        }
+
+        PostfixClientSettings.AssertVerified(postfix, server.Transport);
+        if (auth)
+        {
+            // Cyrus SASL picks the strongest mechanism offered.
+            server.AssertMechanism(SmtpAuthMethods.ScramSha256);
+        }
+
+        return message;
+    }
 }
