@@ -10,12 +10,24 @@ public sealed class SwaksInteropTests
         await using InteropServer server = await InteropServer.StartAsync(transport);
         using var folder = new InteropFolder();
         byte[] raw = InteropMessage.Create($"swaks {transport} auth={auth}");
+        ProcessResult result = await RunAsync(server.Port, transport, auth, folder, raw);
+        Assert.True(result.ExitCode == 0, result.Output + "\n" + server.Trace);
+        await server.AssertDeliveredAsync(raw, auth, result.Output);
+        if (auth)
+        {
+            server.AssertMechanism(SmtpAuthMethods.Login);
+        }
+    }
+
+    /// <summary>Sends <paramref name="raw"/> with swaks as the cell says, as <see cref="InteropServer.User"/> when <paramref name="auth"/> (AUTH LOGIN).</summary>
+    public static Task<ProcessResult> RunAsync(int port, InteropTransport transport, bool auth, InteropFolder folder, byte[] raw)
+    {
         // swaks ends the data it is given with CRLF "." CRLF, so a file that already ends with CRLF would gain an empty
         // line: it gets the message without its last line ending, and the server must see the message as created.
         string file = folder.Write("message.eml", raw[..^2]);
         var arguments = new List<string>
         {
-            "--server", "localhost", "--port", server.Port.ToString(), "--ehlo", "client.example", "--timeout", "10",
+            "--server", "localhost", "--port", port.ToString(), "--ehlo", "client.example", "--timeout", "10",
             "--from", InteropMessage.Sender, "--to", InteropMessage.Recipient, "--data", file,
         };
         if (transport != InteropTransport.Plain)
@@ -28,12 +40,6 @@ public sealed class SwaksInteropTests
             arguments.AddRange(["--auth", "LOGIN", "--auth-user", InteropServer.User, "--auth-password", InteropServer.Password]);
         }
 
-        ProcessResult result = await ExternalProcess.RunAsync("swaks", arguments, timeout: TimeSpan.FromSeconds(30));
-        Assert.True(result.ExitCode == 0, result.Output + "\n" + server.Trace);
-        await server.AssertDeliveredAsync(raw, auth, result.Output);
-        if (auth)
-        {
-            server.AssertMechanism(SmtpAuthMethods.Login);
-        }
+        return ExternalProcess.RunAsync("swaks", arguments, timeout: TimeSpan.FromSeconds(30));
     }
 }
