@@ -30,7 +30,7 @@ internal static class SoakServer
         var ledger = new ServerLedger();
         // The ledger's pages are touched now, so the RSS samples show the server's growth, not the ledger filling in.
         int[] counts = new int[messages];
-        counts.AsSpan().Fill(0);
+        counts.AsSpan().Clear();
         var unexpected = new ConcurrentDictionary<int, int>();
         long handlerCalls = 0, accepted = 0, incomplete = 0, oversize = 0, unidentified = 0;
         using var meters = new ServerMeters();
