@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Smtpd.Hosting;
+using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
 
@@ -39,9 +40,9 @@ internal static class Program
         {
             IConfigurationRoot configuration = ServerConfiguration.Build(args);
             ServerSettings settings = ServerSettings.Read(configuration);
-            var store = new MessageStore(settings.Store);
-            store.Prepare();
-            host = BuildHost(configuration, settings, store);
+            var target = new FolderStore(settings.Store);
+            await target.PrepareAsync(CancellationToken.None);
+            host = BuildHost(configuration, settings, target);
         }
         catch (SmtpConfigurationException ex)
         {
@@ -65,7 +66,7 @@ internal static class Program
         }
     }
 
-    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings, MessageStore store)
+    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings, IDeliveryTarget target)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Logging.AddSimpleConsole(console =>
@@ -87,7 +88,7 @@ internal static class Program
         builder.Services.AddOptions<HostOptions>().PostConfigure<IOptions<SmtpServerOptions>>(
             static (host, smtp) => host.ShutdownTimeout = smtp.Value.CloseTimeout + smtp.Value.SocketTimeout);
 
-        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(target);
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
@@ -138,7 +139,7 @@ internal static class Program
 
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Smtpd.Server");
         SmtpServer server = host.Services.GetRequiredService<SmtpServer>();
-        string store = host.Services.GetRequiredService<MessageStore>().Root;
+        string store = host.Services.GetRequiredService<IDeliveryTarget>().Description;
         foreach (System.Net.EndPoint endPoint in server.EndPoints)
         {
             ServerLog.Listening(logger, endPoint, store);
