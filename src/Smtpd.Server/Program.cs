@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Smtpd.Hosting;
+using Smtpd.Server.Admin;
 using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
@@ -40,9 +41,7 @@ internal static class Program
         {
             IConfigurationRoot configuration = ServerConfiguration.Build(args);
             ServerSettings settings = ServerSettings.Read(configuration);
-            var target = new FolderStore(settings.Store);
-            await target.PrepareAsync(CancellationToken.None);
-            host = BuildHost(configuration, settings, target);
+            host = BuildHost(configuration, settings);
         }
         catch (SmtpConfigurationException ex)
         {
@@ -66,7 +65,7 @@ internal static class Program
         }
     }
 
-    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings, IDeliveryTarget target)
+    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Logging.AddSimpleConsole(console =>
@@ -77,6 +76,8 @@ internal static class Program
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
+        builder.Logging.AddFilter("NATS", LogLevel.Warning);
 
         // logger: true shows the library's lines, including every command and reply, as the reference's console logger does.
         builder.Logging.AddFilter(configuration["component"] ?? new SmtpServerOptions().Component, LogLevel.Debug);
@@ -88,7 +89,7 @@ internal static class Program
         builder.Services.AddOptions<HostOptions>().PostConfigure<IOptions<SmtpServerOptions>>(
             static (host, smtp) => host.ShutdownTimeout = smtp.Value.CloseTimeout + smtp.Value.SocketTimeout);
 
-        builder.Services.AddSingleton(target);
+        builder.Services.AddDeliveryTarget(settings);
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
@@ -102,6 +103,11 @@ internal static class Program
             options.RejectOversized = true;
             ConfigureAuthentication(options, settings);
         });
+        if (settings.Admin is { } admin)
+        {
+            builder.Services.AddAdminEndpoint(admin);
+        }
+
         return builder.Build();
     }
 
@@ -126,6 +132,8 @@ internal static class Program
     {
         try
         {
+            // The target first (folders made, or NATS connected and the stream checked): the server's options depend on it.
+            await host.Services.GetRequiredService<IDeliveryTarget>().PrepareAsync(CancellationToken.None);
             await host.StartAsync();
         }
         catch (Exception ex) when (ex is SmtpConfigurationException or IOException or ArgumentException or OptionsValidationException)

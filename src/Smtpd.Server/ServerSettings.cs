@@ -1,10 +1,12 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Smtpd.Hosting;
+using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
 
 /// <summary>
-/// The settings of the program itself (<c>store</c>, <c>users</c>, <c>recipients</c>; <c>config</c> names the file),
+/// The settings of the program itself (<c>store</c>, <c>nats</c>, <c>admin</c>, <c>users</c>, <c>recipients</c>; <c>config</c> names the file),
 /// read from the merged configuration. Every other key must be a library option (<see cref="SmtpServerConfiguration"/>).
 /// </summary>
 internal sealed class ServerSettings
@@ -12,17 +14,25 @@ internal sealed class ServerSettings
     /// <summary>The default <c>store</c>: <c>./mail</c>.</summary>
     public const string DefaultStore = "mail";
 
-    private static readonly string[] ProgramKeys = [ServerConfiguration.ConfigKey, "store", "users", "recipients"];
+    private static readonly string[] ProgramKeys = [ServerConfiguration.ConfigKey, "store", "nats", "admin", "users", "recipients"];
 
-    private ServerSettings(string store, IReadOnlyDictionary<string, string> users, RecipientPolicy recipients)
+    private ServerSettings(string store, JetStreamSettings? jetStream, IPEndPoint? admin, IReadOnlyDictionary<string, string> users, RecipientPolicy recipients)
     {
         Store = store;
+        JetStream = jetStream;
+        Admin = admin;
         Users = users;
         Recipients = recipients;
     }
 
-    /// <summary>The full path of the store folder.</summary>
+    /// <summary>The full path of the store folder (unused when <see cref="JetStream"/> is set).</summary>
     public string Store { get; }
+
+    /// <summary>The JetStream target, when <c>store</c> is a list of NATS servers.</summary>
+    public JetStreamSettings? JetStream { get; }
+
+    /// <summary>The <c>admin</c> endpoint (<c>/healthz</c>, <c>/metrics</c>), or null.</summary>
+    public IPEndPoint? Admin { get; }
 
     /// <summary>The <c>users</c> setting: user name to password.</summary>
     public IReadOnlyDictionary<string, string> Users { get; }
@@ -52,8 +62,25 @@ internal sealed class ServerSettings
             throw new SmtpConfigurationException("store: expected a folder path");
         }
 
+        IConfigurationSection nats = configuration.GetSection("nats");
+        JetStreamSettings? jetStream = JetStreamSettings.IsServerList(store) ? JetStreamSettings.Read(store, nats)
+            : nats.Exists() ? throw new SmtpConfigurationException("nats: set, but store is a folder (make store a nats:// or tls:// URL list)")
+            : null;
+        IPEndPoint? admin = null;
+        if (configuration["admin"] is { Length: > 0 } adminText)
+        {
+            try
+            {
+                admin = SmtpServerConfiguration.ParseEndPoint(adminText);
+            }
+            catch (FormatException ex)
+            {
+                throw new SmtpConfigurationException($"admin: {ex.Message}", ex);
+            }
+        }
+
         IConfigurationSection recipients = configuration.GetSection("recipients");
-        return new ServerSettings(Path.GetFullPath(store), ReadUsers(configuration.GetSection("users")), new RecipientPolicy(SmtpServerConfiguration.ReadList(recipients), recipients.Path));
+        return new ServerSettings(jetStream is null ? Path.GetFullPath(store) : "", jetStream, admin, ReadUsers(configuration.GetSection("users")), new RecipientPolicy(SmtpServerConfiguration.ReadList(recipients), recipients.Path));
     }
 
     private static Dictionary<string, string> ReadUsers(IConfigurationSection setting)

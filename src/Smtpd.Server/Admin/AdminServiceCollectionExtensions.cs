@@ -1,0 +1,23 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Smtpd.Server.Admin;
+
+/// <summary>Registers the <c>admin</c> endpoint and what it serves.</summary>
+internal static class AdminServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the health check, OpenTelemetry metrics for the <see cref="SmtpTelemetry.MeterName"/> meter with the
+    /// Prometheus exporter, and the <see cref="AdminEndpoint"/> on <paramref name="endPoint"/> (register it after the SMTP
+    /// server, so it starts once the server listens).
+    /// </summary>
+    public static IServiceCollection AddAdminEndpoint(this IServiceCollection services, IPEndPoint endPoint)
+    {
+        services.AddHealthChecks().AddCheck<DeliveryHealthCheck>("smtpd");
+        services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("smtpd")).WithMetrics(metrics => metrics.AddMeter(SmtpTelemetry.MeterName).AddPrometheusExporter());
+        services.AddHostedService(provider => ActivatorUtilities.CreateInstance<AdminEndpoint>(provider, endPoint));
+        return services;
+    }
+}
