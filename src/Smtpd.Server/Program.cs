@@ -133,7 +133,7 @@ internal static class Program
         try
         {
             // The target first (folders made, or NATS connected and the stream checked): the server's options depend on it.
-            await host.Services.GetRequiredService<IDeliveryTarget>().PrepareAsync(CancellationToken.None);
+            await host.Services.PrepareDeliveryAsync(CancellationToken.None);
             await host.StartAsync();
         }
         catch (Exception ex) when (ex is SmtpConfigurationException or IOException or ArgumentException or OptionsValidationException)
