@@ -17,6 +17,9 @@ SERVERS = {
     "node": "nodemailer smtp-server",
     "smtpserver": "SmtpServer (NuGet)",
     "aiosmtpd": "aiosmtpd",
+    "smtpd-store": "Smtpd.Server, folder store",
+    "smtpd-nats": "Smtpd.Server, JetStream (1 replica)",
+    "postfix": "Postfix smtpd into its queue",
 }
 PEERS = ["smtp-sink", "node", "smtpserver", "aiosmtpd"]
 
@@ -29,6 +32,7 @@ WORKLOADS = {
     "W4": "20 connections with STARTTLS, 5,000 messages of 4 KiB",
     "W5": "2,000 idle connections after EHLO: server memory per connection",
     "W6": "a new connection per message, 20 at a time, 5,000 messages of 1 KiB",
+    "W7": "durable acceptance: 50 connections, 20,000 messages of 4 KiB sent by `smtp-source`, kept before the 250",
 }
 
 # smtp-source -l 4096 sends 4096 bytes of payload plus a few header lines.
@@ -203,6 +207,13 @@ def targets(table, servers):
         row("W4: messages/s, Smtpd ÷ best peer", f"{s_rate / peers[best]:.2f} ({SERVERS[best]})", "≥ 1.30", s_rate / peers[best] >= 1.3)
     elif "smtpd" in servers and peers:
         row("W4: messages/s, Smtpd ÷ best peer", "not measured (no STARTTLS in this Smtpd build)", "≥ 1.30", None)
+    s_rate = median_of(table, "W7", "smtpd-store", "msgs_per_s")
+    p_rate = median_of(table, "W7", "postfix", "msgs_per_s")
+    if s_rate is not None and p_rate:
+        row("W7: durably accepted messages/s, Smtpd.Server folder store ÷ Postfix queue", f"{s_rate / p_rate:.2f} ({s_rate:,.0f} ÷ {p_rate:,.0f})", "≥ 4.00", s_rate / p_rate >= 4.0)
+    n_rate = median_of(table, "W7", "smtpd-nats", "msgs_per_s")
+    if s_rate is not None and n_rate:
+        row("W7: messages/s, JetStream target ÷ folder store (issue 15, for information)", f"{n_rate / s_rate:.2f} ({n_rate:,.0f} ÷ {s_rate:,.0f})", "–", None)
     s_kib = median_of(table, "W5", "smtpd", "kib_per_conn")
     if s_kib is not None:
         peers = peers_with("W5", "kib_per_conn")
