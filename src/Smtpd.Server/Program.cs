@@ -90,6 +90,12 @@ internal static class Program
             static (host, smtp) => host.ShutdownTimeout = smtp.Value.CloseTimeout + smtp.Value.SocketTimeout);
 
         builder.Services.AddDeliveryTarget(settings);
+        if (settings.Admin is { } admin)
+        {
+            // Before the SMTP server: a port in use fails the start before the SMTP port listens.
+            builder.Services.AddAdminEndpoint(admin);
+        }
+
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
@@ -103,11 +109,6 @@ internal static class Program
             options.RejectOversized = true;
             ConfigureAuthentication(options, settings);
         });
-        if (settings.Admin is { } admin)
-        {
-            builder.Services.AddAdminEndpoint(admin);
-        }
-
         return builder.Build();
     }
 

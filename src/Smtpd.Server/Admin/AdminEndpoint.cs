@@ -14,7 +14,7 @@ namespace Smtpd.Server.Admin;
 /// The <c>admin</c> HTTP endpoint: <c>GET /healthz</c> (ASP.NET Core health checks: 200 <c>Healthy</c>, or 503
 /// <c>Unhealthy</c>, see <see cref="DeliveryHealthCheck"/>) and <c>GET /metrics</c> (the OpenTelemetry Prometheus
 /// exporter: the library's <c>Smtpd</c> meter in Prometheus text format). A small Kestrel application of its own, started
-/// after the SMTP listener and stopped with the program; it uses the program's health checks, meters and logging.
+/// just before the SMTP listener and stopped with the program; it uses the program's health checks, meters and logging.
 /// </summary>
 internal sealed class AdminEndpoint(IPEndPoint endPoint, HealthCheckService health, MeterProvider meters, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {

@@ -10,8 +10,8 @@ internal static class AdminServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the health check, OpenTelemetry metrics for the <see cref="SmtpTelemetry.MeterName"/> meter with the
-    /// Prometheus exporter, and the <see cref="AdminEndpoint"/> on <paramref name="endPoint"/> (register it after the SMTP
-    /// server, so it starts once the server listens).
+    /// Prometheus exporter, and the <see cref="AdminEndpoint"/> on <paramref name="endPoint"/> (registered before the SMTP
+    /// server, it starts first: <c>/healthz</c> answers 503 until the server listens).
     /// </summary>
     public static IServiceCollection AddAdminEndpoint(this IServiceCollection services, IPEndPoint endPoint)
     {

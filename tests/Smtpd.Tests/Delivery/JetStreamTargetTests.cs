@@ -154,13 +154,30 @@ public class JetStreamTargetTests
     }
 
     [Theory]
-    [InlineData("nats://127.0.0.1", "store: 'nats://127.0.0.1' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT")]
-    [InlineData("nats://127.0.0.1:4222,http://127.0.0.1:80", "store: 'http://127.0.0.1:80' is neither a folder nor")]
-    public async Task A_bad_server_list_is_a_configuration_error(string store, string message)
+    [InlineData(new[] { "--store", "nats://127.0.0.1" }, "store: 'nats://127.0.0.1' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222,http://127.0.0.1:80" }, "store: 'http://127.0.0.1:80' is neither a folder nor")]
+    [InlineData(new[] { "--store", "mail", "--nats:stream", "MAIL" }, "nats: set, but store is a folder")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:replicas", "7" }, "nats:replicas: expected 1 to 5, not 7")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:subject", "mail.>" }, "nats:subject: 'mail.>' is not a subject to publish to")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:publishTimeout", "soon" }, "nats:publishTimeout: 'soon' is not a positive time in milliseconds")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:stream", "MAIL", "--nats:streem", "X" }, "nats:streem: unknown setting")]
+    [InlineData(new[] { "--admin", "nowhere" }, "admin: 'nowhere' is not HOST:PORT")]
+    public async Task A_bad_delivery_or_admin_setting_is_a_configuration_error(string[] args, string message)
     {
-        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--store", store], ServerProcess.NewFolder());
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", .. args], ServerProcess.NewFolder());
         Assert.Equal(2, exitCode);
         Assert.Contains(message, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task An_admin_port_in_use_is_a_configuration_error()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", "--admin", $"127.0.0.1:{port}"], ServerProcess.NewFolder());
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"admin: cannot listen on 127.0.0.1:{port}", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
