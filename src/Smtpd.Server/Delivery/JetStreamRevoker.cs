@@ -91,14 +91,15 @@ internal sealed partial class JetStreamRevoker(NatsJSContext js, NatsConnection 
             {
                 await js.DeleteMessageAsync(settings.Stream, new StreamMsgDeleteRequest { Seq = ack.Seq, NoErase = true }, stopping);
             }
-            catch (NatsJSApiException ex) when (ex.Error.Code == 400 && ack.Duplicate)
+            catch (NatsJSApiException ex)
             {
-                // Already gone: a consumer took it from a work-queue stream before it could be revoked.
-                LogTaken(logger, id, ack.Seq);
+                // The stream answered that it cannot: the message is gone already (a worker took it from a work-queue
+                // stream) or deletes are denied. Trying again would not change that.
+                LogTaken(logger, id, ack.Seq, ex.Error.Description ?? "");
                 return true;
             }
 
-            LogRevoked(logger, id, ack.Seq, ack.Duplicate);
+            LogRevoked(logger, id, ack.Seq, ack.Duplicate ? "the message had reached the stream" : "the marker: the message had not reached it");
             return true;
         }
         catch (NatsException ex)
@@ -108,14 +109,14 @@ internal sealed partial class JetStreamRevoker(NatsJSContext js, NatsConnection 
         }
     }
 
-    [LoggerMessage(101, LogLevel.Warning, "Revoked {Id} (answered 451) from the stream: sequence {Seq}, {WasStored}")]
-    private static partial void LogRevoked(ILogger logger, string id, ulong seq, bool wasStored);
+    [LoggerMessage(101, LogLevel.Warning, "Revoked {Id} (answered 451) from the stream: deleted sequence {Seq}, {What}")]
+    private static partial void LogRevoked(ILogger logger, string id, ulong seq, string what);
 
     [LoggerMessage(102, LogLevel.Warning, "Could not revoke {Id} yet (answered 451): {Reason}; trying again")]
     private static partial void LogFailed(ILogger logger, string id, string reason);
 
-    [LoggerMessage(103, LogLevel.Error, "Message {Id} was answered 451 but a consumer took it from the stream (sequence {Seq}) before it could be revoked: it may be delivered twice")]
-    private static partial void LogTaken(ILogger logger, string id, ulong seq);
+    [LoggerMessage(103, LogLevel.Error, "Message {Id} was answered 451 but could not be deleted from the stream (sequence {Seq}: {Reason}); a worker may have taken it before it was revoked, so it may be delivered twice")]
+    private static partial void LogTaken(ILogger logger, string id, ulong seq, string reason);
 
     [LoggerMessage(104, LogLevel.Error, "Cannot queue {Id} for revocation: {Capacity} are already waiting; if a publish of it reached the stream, it may be delivered twice")]
     private static partial void LogDropped(ILogger logger, string id, int capacity);

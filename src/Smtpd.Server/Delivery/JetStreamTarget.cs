@@ -190,29 +190,30 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         using var deadline = new CancellationTokenSource(_settings.PublishTimeout);
         var options = new NatsJSPubOpts { MsgId = id, RetryAttempts = 1 };
         string reason = "no acknowledgement";
-        bool mayBeStored = false;
+        bool uncertain = false;
         while (true)
         {
             try
             {
-                mayBeStored = true;
                 PubAckResponse ack = await _js.PublishAsync(_settings.Subject, eml, NatsRawSerializer<ReadOnlySequence<byte>>.Default, options, headers, deadline.Token);
                 if (ack.Error is null)
                 {
                     return;
                 }
 
-                // The stream answered and refused (full, sealed, too large): nothing was stored.
-                mayBeStored = false;
+                // The stream answered and refused (full, sealed, too large): this attempt stored nothing.
                 reason = $"the stream refused it: {ack.Error.Description} ({ack.Error.ErrCode})";
                 break;
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
+                uncertain = true;
                 break;
             }
             catch (NatsException ex)
             {
+                // No acknowledgement or no connection: the attempt may have reached the stream, or may still reach it.
+                uncertain = true;
                 reason = Innermost(ex).Message;
             }
 
@@ -227,7 +228,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         }
 
         Volatile.Write(ref _unavailableUntil, Environment.TickCount64 + (long)UnavailableFor.TotalMilliseconds);
-        if (mayBeStored)
+        if (uncertain)
         {
             _revoker.Revoke(id);
         }
