@@ -1,8 +1,10 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Smtpd.Hosting;
 using Smtpd.Server.Admin;
@@ -19,20 +21,17 @@ internal static class Program
 {
     private const int ExitBadSettings = 2;
 
-    private const string Usage = """
-        Usage: Smtpd.Server [--config FILE.json] [--SETTING VALUE]...
-        Receives mail over SMTP (or LMTP) and stores each message as <id>.eml and <id>.json.
-        Settings come from the JSON file, SMTPD_<SETTING> environment variables and --SETTING VALUE switches
-        (the later wins), e.g. --listen 0.0.0.0:25 --store /var/spool/smtpd --size 10485760.
-        Defaults: listen 127.0.0.1:2525, store ./mail. Every setting is described in docs/server.md.
-
-        """;
-
     public static async Task<int> Main(string[] args)
     {
-        if (args is ["--help"] or ["-h"])
+        if (args.Contains("--help") || args.Contains("-h"))
         {
-            await Console.Out.WriteAsync(Usage);
+            await Console.Out.WriteAsync(ServerHelp.Text());
+            return 0;
+        }
+
+        if (args.Contains("--version"))
+        {
+            await Console.Out.WriteLineAsync(ServerHelp.CommandName + " " + ServerHelp.Version);
             return 0;
         }
 
@@ -68,20 +67,7 @@ internal static class Program
     private static IHost BuildHost(IConfiguration configuration, ServerSettings settings)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
-        builder.Logging.AddFilter("NATS", LogLevel.Warning);
-
-        // logger: true shows the library's lines, including every command and reply, as the reference's console logger does.
-        builder.Logging.AddFilter(configuration["component"] ?? new SmtpServerOptions().Component, LogLevel.Debug);
-
+        ConfigureLogging(builder.Logging, configuration);
         builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
 
         // The host aborts what is left after its shutdown timeout: give idle sessions their closeTimeout, then a message
@@ -99,11 +85,9 @@ internal static class Program
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
-            if (!options.LogToConsole)
-            {
-                // The reference's default: the library is silent unless logger is true (already bound from the settings).
-                options.Logger = NullLogger.Instance;
-            }
+            // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.
+            options.Logger = null;
+            options.LoggerFactory = null;
 
             // A message over size is always refused, with the library's 552 (the store keeps nothing of it).
             options.RejectOversized = true;
@@ -111,6 +95,41 @@ internal static class Program
         });
         return builder.Build();
     }
+
+    /// <summary>
+    /// Console logging with the time zone in every timestamp; the <c>Logging</c> section of the settings then sets levels
+    /// (<c>Logging:LogLevel:Smtpd.Server</c>) and the format (<c>Logging:Console:FormatterName</c>: <c>simple</c>, one
+    /// line per entry by default, or <c>json</c>), overriding these defaults. The library's own lines (category
+    /// <c>component</c>) show from Warning up (a generated certificate, failed authentications, handler errors), and
+    /// every session, command and reply with <c>logger: true</c>.
+    /// </summary>
+    private static void ConfigureLogging(ILoggingBuilder logging, IConfiguration configuration)
+    {
+        logging.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName = ConsoleFormatterNames.Simple);
+        logging.Services.Configure<SimpleConsoleFormatterOptions>(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff zzz ";
+        });
+        logging.Services.Configure<JsonConsoleFormatterOptions>(json =>
+        {
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffzzz";
+            json.JsonWriterOptions = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };   // a log line, never HTML
+        });
+        logging.AddConsole();
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
+        logging.AddFilter("NATS", LogLevel.Warning);
+        bool verbose = ParseFlag(configuration["logger"]);
+        logging.AddFilter(configuration["component"] ?? new SmtpServerOptions().Component, verbose ? LogLevel.Debug : LogLevel.Warning);
+
+        // Registered last, so the section's rules and formatter options win over the defaults above.
+        logging.AddConfiguration(configuration.GetSection("Logging"));
+    }
+
+    private static bool ParseFlag(string? value) => value?.Trim() is "1" || bool.TryParse(value?.Trim(), out bool flag) && flag;
 
     /// <summary>
     /// Without <c>users</c> there is nobody to authenticate: AUTH is disabled (not advertised, not required), so any client

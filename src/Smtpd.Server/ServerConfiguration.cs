@@ -21,7 +21,7 @@ internal static class ServerConfiguration
     /// <exception cref="SmtpConfigurationException">A switch has no value, or the file cannot be read or is not JSON.</exception>
     public static IConfigurationRoot Build(string[] args)
     {
-        CheckSwitches(args);
+        args = CompleteSwitches(args);
         try
         {
             // The file's name may itself come from the environment or the command line.
@@ -46,10 +46,15 @@ internal static class ServerConfiguration
         }
     }
 
-    /// <summary>Every switch needs a value (<c>--size 1000</c> or <c>--size=1000</c>); the configuration provider would
-    /// silently drop a trailing one, or take the next switch as its value.</summary>
-    private static void CheckSwitches(string[] args)
+    /// <summary>
+    /// Every switch has a value (<c>--size 1000</c> or <c>--size=1000</c>), except a boolean setting's, which alone means
+    /// <c>true</c> (<c>--lmtp</c>). The configuration provider would silently drop a trailing switch, or take the next
+    /// switch as its value, so both are settled here.
+    /// </summary>
+    /// <returns>The switches, each with its value.</returns>
+    private static string[] CompleteSwitches(string[] args)
     {
+        var complete = new List<string>(args.Length);
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
@@ -58,16 +63,25 @@ internal static class ServerConfiguration
                 throw new SmtpConfigurationException($"command line: '{arg}' is not a --setting");
             }
 
+            complete.Add(arg);
             if (!arg.Contains('=', StringComparison.Ordinal))
             {
-                if (i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    complete.Add(args[++i]);
+                }
+                else if (SettingCatalog.Find(arg.TrimStart('-')) is { IsFlag: true })
+                {
+                    complete.Add("true");
+                }
+                else
                 {
                     throw new SmtpConfigurationException($"command line: {arg} has no value");
                 }
-
-                i++;
             }
         }
+
+        return [.. complete];
     }
 
     private static IConfigurationRoot ReadJsonFile(string path)

@@ -17,4 +17,8 @@ internal static partial class ServerLog
 
     [LoggerMessage(4, LogLevel.Warning, "[{SessionId}] Cannot store the message, answered 451: {Reason}")]
     public static partial void StoreFailed(ILogger logger, string sessionId, string reason);
+
+    /// <summary>One line per message whose data arrived: accepted (stored), refused (too big) or deferred (the store failed).</summary>
+    [LoggerMessage(5, LogLevel.Information, "Message {MessageId} {Outcome} ({Reply}): from <{Sender}> by {ClientHostname} [{ClientAddress}], {Recipients} recipients, {Size} bytes")]
+    public static partial void Message(ILogger logger, string messageId, string outcome, int reply, string sender, string clientHostname, IPAddress clientAddress, int recipients, long size);
 }

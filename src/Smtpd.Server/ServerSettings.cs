@@ -14,7 +14,23 @@ internal sealed class ServerSettings
     /// <summary>The default <c>store</c>: <c>./mail</c>.</summary>
     public const string DefaultStore = "mail";
 
-    private static readonly string[] ProgramKeys = [ServerConfiguration.ConfigKey, "store", "nats", "admin", "users", "recipients"];
+    /// <summary>The standard .NET <c>Logging</c> section (levels, console formatter).</summary>
+    public const string LoggingKey = "Logging";
+
+    /// <summary>The settings of the program itself, as <c>--help</c> lists them (the library options follow them there).</summary>
+    public static readonly IReadOnlyList<SettingDescription> ProgramSettings =
+    [
+        new(ServerConfiguration.ConfigKey, "FILE.json", "none", "A JSON file of settings (command line or SMTPD_CONFIG only)."),
+        new(SmtpServerConfiguration.ListenKey, "HOST:PORT,...", "127.0.0.1:2525", "Where to listen: IPv4, [IPv6], * or localhost, and a port (0 picks a free one)."),
+        new("store", "FOLDER|nats://HOST:PORT,...", DefaultStore, "Folder for accepted messages, each an <id>.eml and <id>.json pair; or NATS servers: publish each message to a JetStream stream."),
+        new("nats", "{stream,subject,...}", "MAIL, mail.in", "The JetStream stream when store lists NATS servers: stream, subject, createStream, replicas, publishTimeout (ms), credentials."),
+        new("admin", "HOST:PORT", "none", "HTTP endpoint with GET /healthz (200 or 503) and GET /metrics (Prometheus)."),
+        new("users", "{NAME:PASSWORD}", "none", "Accounts for AUTH (--users:alice secret); without any, AUTH is disabled."),
+        new("recipients", "ADDRESS|@DOMAIN,...", "everyone", "Accepted recipients; any other gets 550 5.1.1."),
+        new(LoggingKey, "{LogLevel,Console}", "Information", "Log levels by category and the console format, as in any .NET host (--Logging:Console:FormatterName json)."),
+    ];
+
+    private static readonly string[] ProgramKeys = [.. ProgramSettings.Select(s => s.Name)];
 
     private ServerSettings(string store, JetStreamSettings? jetStream, IPEndPoint? admin, IReadOnlyDictionary<string, string> users, RecipientPolicy recipients)
     {

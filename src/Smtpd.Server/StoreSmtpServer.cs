@@ -36,15 +36,24 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, IDeliveryTarget
             {
                 // Over size: the program sets RejectOversized, so the library answers with its own 552 5.3.4 whatever
                 // this returns; the refusal keeps the handler's result truthful.
+                LogMessage(session, message, null, "refused", 552);
                 return SmtpResult.Reject(552, "Error: message too big", "5.3.4");
             }
 
+            LogMessage(session, message, id, "accepted", 250);
             return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);
         }
         catch (DeliveryException ex)
         {
             ServerLog.StoreFailed(logger, session.Id, ex.Message);
+            LogMessage(session, message, null, "deferred", 451);
             return SmtpResult.Reject(451, "Error: cannot store the message now, try again later", "4.3.0");
         }
     }
+
+    /// <summary>The operator's line per message; a message not stored has no store id, so the session id and transaction number name it.</summary>
+    private void LogMessage(SmtpSession session, SmtpDataStream message, string? id, string outcome, int reply) =>
+        ServerLog.Message(
+            logger, id ?? session.Id + "-" + session.Transaction.ToString(System.Globalization.CultureInfo.InvariantCulture), outcome, reply,
+            session.Envelope.MailFrom?.Address ?? "", session.ClientHostname, session.RemoteAddress, session.Envelope.RcptTo.Count, message.ByteLength);
 }

@@ -12,18 +12,7 @@ public partial class TelemetryDocumentationTests
     [GeneratedRegex(@"^\| `(smtpd\.[a-z_.]+)` \|", RegexOptions.Multiline)]
     private static partial Regex InstrumentRow();
 
-    private static string RepositoryFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Smtpd.slnx")))
-            {
-                return Path.Combine(dir.FullName, relative);
-            }
-        }
-
-        throw new FileNotFoundException("The repository root (Smtpd.slnx) was not found above the test binaries.");
-    }
+    private static string RepositoryFile(string relative) => Smtpd.Tests.RepositoryFile.PathOf(relative);
 
     [Fact]
     public async Task Every_documented_instrument_is_published_and_measured()
