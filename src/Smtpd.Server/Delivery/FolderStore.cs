@@ -97,7 +97,6 @@ internal sealed class FolderStore : IDeliveryTarget
         bool committed = false;
         try
         {
-            eml = CreateTemporaryFile(emlTemporary);
             byte[] trace = TraceFields.Build(session, serverName, id, now);
             long offset = 0;
             int filled = 0;
@@ -108,11 +107,12 @@ internal sealed class FolderStore : IDeliveryTarget
             }
             else
             {
+                eml = CreateTemporaryFile(emlTemporary);
                 await WriteAsync(eml, trace, offset, emlTemporary, cancellationToken);
                 offset = trace.Length;
             }
 
-            // The message goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
+            // A message larger than the buffer goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
             // propagates, so the library acknowledges nothing, and the finally block removes the file. Past the size
             // limit nothing more is written: the library drains the rest before it sends the refusal.
             int read;
@@ -126,15 +126,19 @@ internal sealed class FolderStore : IDeliveryTarget
                 filled += read;
                 if (filled == buffer.Length)
                 {
+                    eml ??= CreateTemporaryFile(emlTemporary);
                     await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
                     offset += filled;
                     filled = 0;
                 }
             }
 
-            await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
-            json = CreateTemporaryFile(jsonTemporary);
-            await WriteAsync(json, EnvelopeJson.Build(session, message.ByteLength), 0, jsonTemporary, cancellationToken);
+            // The rest of the .eml (the whole of a message that fit in the buffer) and the .json: the opens and writes
+            // block, so they run as one work item on the thread pool (one hop for the pair, not one per write).
+            byte[] envelope = EnvelopeJson.Build(session, message.ByteLength);
+            SafeFileHandle? streamed = eml;
+            eml = null;
+            (eml, json) = await Task.Run(() => WriteRest(streamed, buffer, filled, offset, envelope, emlTemporary, jsonTemporary), CancellationToken.None);
 
             // From here the commit owns the handles and is not cancelled halfway: the message becomes durable with the
             // other messages finishing now, and only then does this method return (and the library answer 250).
@@ -162,6 +166,35 @@ internal sealed class FolderStore : IDeliveryTarget
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Writes the last <paramref name="filled"/> bytes of the <c>.eml</c> (creating it if nothing was streamed) and
+    /// the <c>.json</c>; returns both handles, or closes them and throws.</summary>
+    private (SafeFileHandle Eml, SafeFileHandle Json) WriteRest(
+        SafeFileHandle? eml, byte[] buffer, int filled, long offset, byte[] envelope, string emlTemporary, string jsonTemporary)
+    {
+        SafeFileHandle? json = null;
+        string path = emlTemporary;
+        try
+        {
+            eml ??= CreateTemporaryFile(emlTemporary);
+            RandomAccess.Write(eml, buffer.AsSpan(0, filled), offset);
+            path = jsonTemporary;
+            json = CreateTemporaryFile(jsonTemporary);
+            RandomAccess.Write(json, envelope, 0);
+            return (eml, json);
+        }
+        catch (Exception ex)
+        {
+            eml?.Dispose();
+            json?.Dispose();
+            if (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new DeliveryException($"'{path}': {ex.Message}", ex);
+            }
+
+            throw;
+        }
+    }
 
     private SafeFileHandle CreateTemporaryFile(string path)
     {
