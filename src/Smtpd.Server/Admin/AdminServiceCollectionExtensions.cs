@@ -9,13 +9,13 @@ namespace Smtpd.Server.Admin;
 internal static class AdminServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the health check, OpenTelemetry metrics for the <see cref="SmtpTelemetry.MeterName"/> meter with the
+    /// Adds the health checks (the library's server check and <see cref="DeliveryHealthCheck"/>), OpenTelemetry metrics for the <see cref="SmtpTelemetry.MeterName"/> meter with the
     /// Prometheus exporter, and the <see cref="AdminEndpoint"/> on <paramref name="endPoint"/> (registered before the SMTP
     /// server, it starts first: <c>/healthz</c> answers 503 until the server listens).
     /// </summary>
     public static IServiceCollection AddAdminEndpoint(this IServiceCollection services, IPEndPoint endPoint)
     {
-        services.AddHealthChecks().AddCheck<DeliveryHealthCheck>("smtpd");
+        services.AddHealthChecks().AddSmtpServerCheck().AddCheck<DeliveryHealthCheck>("delivery");
         services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("smtpd")).WithMetrics(metrics => metrics.AddMeter(SmtpTelemetry.MeterName).AddPrometheusExporter());
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<AdminEndpoint>(provider, endPoint));
         return services;
