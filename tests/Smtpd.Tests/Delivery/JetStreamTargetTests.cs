@@ -99,14 +99,14 @@ public class JetStreamTargetTests
         }
 
         nats.RestartAll();
-        await WaitUntilAsync(async () => (await JetStreamTestSupport.GetAsync(admin, "/healthz")).Status == 200, "the health check passes again");
+        await JetStreamTestSupport.WaitUntilAsync(async () => (await JetStreamTestSupport.GetAsync(admin, "/healthz")).Status == 200, "the health check passes again", TimeSpan.FromSeconds(30));
         await ServerStoreTests.StartDataAsync(client, helo: false);
         await client.SendAsync("Subject: after\r\n\r\nthird\r\n.\r\n");
         Reply after = await client.ReadReplyAsync();
         Assert.Equal(250, after.Code);
 
         // Only the two acknowledged messages are there for a consumer: the refused one was never stored, or was revoked.
-        await WaitUntilAsync(() => Task.FromResult(server.StandardOutput.Contains("Revoked ")), "the refused message is revoked");
+        await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Contains("Revoked "), "the refused message is revoked", TimeSpan.FromSeconds(30));
         string[] ids = JetStreamTestSupport.PairIds(await JetStreamTestSupport.DrainAsync(nats.Urls));
         Assert.Equal(new[] { before, after.Line["250 2.0.0 OK: message queued as ".Length..] }.Order(StringComparer.Ordinal), ids);
     }
@@ -178,30 +178,5 @@ public class JetStreamTargetTests
         (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", "--admin", $"127.0.0.1:{port}"], ServerProcess.NewFolder());
         Assert.Equal(2, exitCode);
         Assert.Contains($"admin: cannot listen on 127.0.0.1:{port}", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("Timed out waiting until " + what);
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

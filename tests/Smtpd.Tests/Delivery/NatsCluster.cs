@@ -36,12 +36,12 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         ExternalProcess.Require("nats-server");
         string folder = Directory.CreateTempSubdirectory("smtpd-nats-").FullName;
-        int[] clusterPorts = Enumerable.Range(0, nodes).Select(_ => FreePort()).ToArray();
+        int[] clusterPorts = Enumerable.Range(0, nodes).Select(_ => JetStreamTestSupport.FreePort()).ToArray();
         var list = new Node[nodes];
         for (int i = 0; i < nodes; i++)
         {
             string name = "n" + (i + 1);
-            int port = FreePort();
+            int port = JetStreamTestSupport.FreePort();
             var config = new StringBuilder($$"""
                 server_name: {{name}}
                 listen: 127.0.0.1:{{port}}
@@ -138,13 +138,6 @@ public sealed class NatsCluster : IAsyncDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class Node(string config, int port)

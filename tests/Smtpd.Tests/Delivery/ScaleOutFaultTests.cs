@@ -47,11 +47,11 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
             .ToArray();
 
         // A third of the way in, kill the stream's leader; two thirds in, start it again.
-        await WaitForAsync(() => outcomes.Count >= Messages / 3);
+        await ServerProcess.WaitUntilAsync(() => outcomes.Count >= Messages / 3, "a third of the messages are answered", TimeSpan.FromMinutes(2));
         int leader = await StreamLeaderAsync(nats);
         TimeSpan killedAt = clock.Elapsed;
         nats.Kill(leader);
-        await WaitForAsync(() => outcomes.Count >= 2 * Messages / 3);
+        await ServerProcess.WaitUntilAsync(() => outcomes.Count >= 2 * Messages / 3, "two thirds of the messages are answered", TimeSpan.FromMinutes(2));
         TimeSpan restartedAt = clock.Elapsed;
         nats.Restart(leader);
         await Task.WhenAll(workers);
@@ -66,7 +66,14 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
         await using NatsConnection connection = nats.Connect();
         var js = new NatsJSContext(connection);
         long stored = 0;
-        await WaitForAsync(async () => (stored = (await js.GetStreamAsync("MAIL")).Info.State.Messages) == accepted.Count, TimeSpan.FromSeconds(30), throws: false);
+        try
+        {
+            await JetStreamTestSupport.WaitUntilAsync(async () => (stored = (await js.GetStreamAsync("MAIL")).Info.State.Messages) == accepted.Count, "revocations are done", TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // Asserted below, with the figures.
+        }
         output.WriteLine($"{Messages} messages in {elapsed.TotalSeconds:F1} s from {Clients.Length} addresses; node n{leader + 1} (stream leader) killed at {killedAt.TotalSeconds:F1} s, restarted at {restartedAt.TotalSeconds:F1} s");
         output.WriteLine($"250: {accepted.Count}; 4xx: {all.Count(o => o.Code is >= 400 and < 500)}; no reply: {all.Count(o => o.Code == 0)}; in the stream: {stored}; revoked: {Regex.Count(first.StandardOutput + second.StandardOutput, "Revoked ")}");
         Assert.Equal(accepted.Count, stored);
@@ -155,27 +162,6 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
         await using NatsConnection connection = nats.Connect();
         string leader = (await new NatsJSContext(connection).GetStreamAsync("MAIL")).Info.Cluster!.Leader!;
         return int.Parse(leader[1..], System.Globalization.CultureInfo.InvariantCulture) - 1;
-    }
-
-    private static Task WaitForAsync(Func<bool> condition) => WaitForAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(120), throws: true);
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, bool throws)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                if (throws)
-                {
-                    throw new TimeoutException("the run did not progress");
-                }
-
-                return;
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     [GeneratedRegex(@"\tby (\S+) with ")]
