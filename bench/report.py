@@ -307,9 +307,14 @@ secret comparison, whole in-memory sessions; allocations per command) are separa
 | nodemailer smtp-server | `bench/peers/node/sink.js` | `authOptional`, `disabledCommands: ['AUTH']`, `disableReverseLookup`, `logger: false`; its 100 ms greeting pause is built in |
 | SmtpServer (NuGet) | `bench/peers/SmtpServerSink` | no authentication; the message store walks the buffered message and discards it; the same three runtime settings as Smtpd |
 | aiosmtpd | `/usr/bin/python3 bench/peers/aiosmtpd_sink.py` | fixed host name (no `getfqdn()` per connection), no size limit, no AUTH |
+| Smtpd.Server, folder store (W7) | `src/Smtpd.Server` as shipped: `--listen 127.0.0.1:PORT --store DIR` | every other setting at its default; a message gets its 250 once its `.eml` and `.json` and their directory entries are on disk (group commit: one `syncfs` and one folder `fsync` per batch of concurrent messages) |
+| Smtpd.Server, JetStream (W7) | the same with `--store nats://127.0.0.1:PORT` and one local `nats-server` (JetStream, `max_payload` 32 MiB) | the program creates the stream (1 replica, work-queue retention, nobody consumes during the run); 250 after the stream's acknowledgement. nats-server 2.9 acknowledges before its periodic flush to disk, so this row is durable by replication only once the stream has 3 replicas; its CPU includes nats-server's |
+| Postfix smtpd into its queue (W7) | `bench/peers/postfix-queue`: a private `master` with its own `main.cf`, `master.cf` and queue under the results folder, smtpd on the loopback port only, `default_transport = discard` | Postfix's defaults otherwise: smtpd hands each message to `cleanup`, which writes and `fsync`s the queue file before smtpd answers 250; `qmgr` then hands it to `discard`, which deletes it. CPU: `master` and its children at the end of the run |
 
 Each run starts a fresh server process, warms it up with a short run of the same kind (not measured), then measures
-with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src). The servers are interleaved and their order is rotated per
+with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src and W7). A W7 run first waits 30 s: ext4 does not reuse an
+inode within 30 s of its deletion and scans past such inodes when it creates a file, so a run right after another
+that deleted files (Postfix's queue) would pay for them. The servers are interleaved and their order is rotated per
 repetition and workload.
 """
 
