@@ -102,8 +102,9 @@ internal sealed partial class JetStreamRevoker(NatsJSContext js, NatsConnection 
             LogRevoked(logger, id, ack.Seq, ack.Duplicate ? "the message had reached the stream" : "the marker: the message had not reached it");
             return true;
         }
-        catch (NatsException ex)
+        catch (Exception ex) when (!stopping.IsCancellationRequested)
         {
+            // NATS unreachable or slow (the client's exceptions, time-outs and cancellations alike): try again later.
             LogFailed(logger, id, ex.Message);
             return false;
         }

@@ -21,6 +21,9 @@ internal sealed record JetStreamSettings(
 {
     private static readonly string[] Keys = ["stream", "subject", "createStream", "replicas", "publishTimeout", "credentials"];
 
+    /// <summary>The servers as the program shows them: scheme, host and port, never a user or password of the URL.</summary>
+    public string ServersForDisplay => string.Join(",", Servers.Select(server => $"{server.Scheme}://{server.Authority}"));
+
     /// <summary>Whether the <c>store</c> value names NATS servers rather than a folder.</summary>
     /// <param name="store">The <c>store</c> setting.</param>
     public static bool IsServerList(string store) =>
@@ -39,7 +42,9 @@ internal sealed record JetStreamSettings(
             if (!Uri.TryCreate(entry, UriKind.Absolute, out Uri? url) || url.Scheme is not ("nats" or "tls")
                 || url.Host.Length == 0 || url.IsDefaultPort || url.AbsolutePath != "/" || url.Query.Length > 0)
             {
-                throw new SmtpConfigurationException($"store: '{entry}' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT");
+                int at = entry.IndexOf('@', StringComparison.Ordinal);
+                string shown = at < 0 ? entry : "…" + entry[at..];
+                throw new SmtpConfigurationException($"store: '{shown}' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT");
             }
 
             servers.Add(url);

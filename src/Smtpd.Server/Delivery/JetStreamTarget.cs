@@ -65,7 +65,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
     }
 
     /// <inheritdoc/>
-    public string Description => $"JetStream stream {_settings.Stream} (subject {_settings.Subject}) at {string.Join(",", _settings.Servers.Select(server => server.GetLeftPart(UriPartial.Authority)))}";
+    public string Description => $"JetStream stream {_settings.Stream} (subject {_settings.Subject}) at {_settings.ServersForDisplay}";
 
     /// <inheritdoc/>
     public long? MaxMessageSize { get; private set; }
@@ -82,7 +82,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
     /// <exception cref="SmtpConfigurationException">NATS cannot be reached, has no JetStream, or the stream is missing or unusable.</exception>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        string servers = _connection.Opts.Url;
+        string servers = _settings.ServersForDisplay;
         try
         {
             await _connection.ConnectAsync();
@@ -210,9 +210,11 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
                 uncertain = true;
                 break;
             }
-            catch (NatsException ex)
+            catch (Exception ex)
             {
-                // No acknowledgement or no connection: the attempt may have reached the stream, or may still reach it.
+                // No acknowledgement or no connection (a NatsException, or the client's own time-outs and cancellations
+                // while it reconnects): the attempt may have reached the stream, or may still reach it. Whatever the
+                // client throws, the message is answered 451 at the deadline, never left to abort the session.
                 uncertain = true;
                 reason = Innermost(ex).Message;
             }
