@@ -210,6 +210,19 @@ public class JetStreamTargetTests
         }
     }
 
+    [Theory]
+    [InlineData("mail.in", "mail.in", true)]
+    [InlineData("mail.*", "mail.in", true)]
+    [InlineData("mail.>", "mail.in", true)]
+    [InlineData(">", "mail.in", true)]
+    [InlineData("mail.>", "mail", false)]
+    [InlineData("mail.*", "mail.in.x", false)]
+    [InlineData("*.in", "mail.in", true)]
+    [InlineData("mail.out", "mail.in", false)]
+    [InlineData("mail.in.x", "mail.in", false)]
+    public void A_stream_subject_with_wildcards_takes_the_publish_subject_as_NATS_matches_it(string pattern, string subject, bool takes) =>
+        Assert.Equal(takes, Smtpd.Server.Delivery.JetStreamTarget.SubjectMatches(pattern, subject));
+
     [Fact]
     public async Task An_admin_port_in_use_is_a_configuration_error()
     {
