@@ -117,8 +117,9 @@ internal sealed class SmtpProtocol
 
         SmtpCommand command = CommandParser.Identify(line, out int verbLength);
         LastCommand = command;
-        if (Server.IsClosing)
+        if (Server.IsClosing && !(command == SmtpCommand.Bdat && Session.CurrentTransaction?.Chunks is not null))
         {
+            // A BDAT message already under way may finish, as a DATA message being received does.
             return Final(IsGreeting(command) ? Endpoint.Replies.ShuttingDownPlain : Endpoint.Replies.ShuttingDown);
         }
 

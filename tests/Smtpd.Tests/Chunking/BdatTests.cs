@@ -401,6 +401,26 @@ public class BdatTests
     }
 
     [Fact]
+    public async Task A_server_that_starts_closing_between_chunks_lets_the_message_finish()
+    {
+        var capture = new MessageCapture();
+        await using var server = await StartAsync(capture, o => o.CloseTimeout = TimeSpan.FromSeconds(20));
+        await using var client = await OpenAsync(server);
+        await client.SendBytesAsync(Chunk("first\r\n"));
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Task closing = server.Server.CloseAsync();
+        Assert.True(server.Server.IsClosing);
+
+        // The rest of the message is still taken; the next command is told the server is shutting down.
+        await client.SendBytesAsync([.. Chunk("second\r\n"), .. Chunk("last\r\n", last: true)]);
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal("250 OK: message queued", (await client.ReadReplyAsync()).Line);
+        Assert.Equal("421 Server shutting down", (await client.CommandAsync("NOOP")).Line);
+        await closing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("first\r\nsecond\r\nlast\r\n", Encoding.ASCII.GetString(capture.Messages.Single()));
+    }
+
+    [Fact]
     public async Task The_connection_ending_between_chunks_abandons_the_message_before_the_close_handler()
     {
         var closed = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
