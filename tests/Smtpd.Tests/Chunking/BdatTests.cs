@@ -102,15 +102,21 @@ public class BdatTests
         Assert.Equal("250 OK: 40 octets received", (await client.ReadReplyAsync()).Line);
         Assert.Equal("250 OK: 40 octets received", (await client.ReadReplyAsync()).Line);
 
-        // The third chunk crosses 100: refused; a pipelined fourth chunk is read and discarded with the same reply.
-        await client.SendBytesAsync([.. Chunk(forty), .. Chunk("NOOP\r\nNOOP\r\n", last: true)]);
+        // The third chunk crosses 100: refused, and the handler's stream fails at once (nothing was accepted), before
+        // the client has ended the transaction.
+        await client.SendBytesAsync(Chunk(forty));
         Assert.Equal("552 Error: message exceeds fixed maximum message size 100", (await client.ReadReplyAsync()).Line);
-        Assert.Equal("552 Error: message exceeds fixed maximum message size 100", (await client.ReadReplyAsync()).Line);
-
-        // The handler's stream failed (nothing was accepted) and the session goes on with a new transaction.
         await capture.WaitForHandlersAsync(1);
         Assert.IsAssignableFrom<IOException>(capture.Failures.Single());
         Assert.Empty(capture.Messages);
+
+        // The rest of the transaction's chunks (pipelined) are read and discarded with the same reply.
+        await client.SendBytesAsync([.. Chunk("RSET\r\n"), .. Chunk("NOOP\r\nNOOP\r\n", last: true)]);
+        Assert.Equal("552 Error: message exceeds fixed maximum message size 100", (await client.ReadReplyAsync()).Line);
+        Assert.Equal("552 Error: message exceeds fixed maximum message size 100", (await client.ReadReplyAsync()).Line);
+
+        // The session goes on with a new transaction.
+        Assert.Single(capture.Failures);
         Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@example.com>")).Code);
         Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@example.org>")).Code);
         await client.SendBytesAsync(Chunk(forty, last: true));
@@ -358,6 +364,35 @@ public class BdatTests
             Assert.Equal("250 OK: message accepted", (await client.ReadReplyAsync()).Line);
             Assert.Equal("550 mailbox full", (await client.ReadReplyAsync()).Line);
             Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
+        }
+    }
+
+    [Fact]
+    public async Task In_LMTP_a_refused_last_chunk_is_answered_once_per_recipient()
+    {
+        var capture = new MessageCapture();
+        await using var server = await StartAsync(capture, o =>
+        {
+            o.Lmtp = true;
+            o.Size = 10;
+        });
+        RawClient client = await server.ConnectAsync();
+        await using (client)
+        {
+            Assert.Equal(250, (await client.CommandAsync("LHLO x")).Code);
+            Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@example.com>")).Code);
+            Assert.Equal(250, (await client.CommandAsync("RCPT TO:<one@example.org>")).Code);
+            Assert.Equal(250, (await client.CommandAsync("RCPT TO:<two@example.org>")).Code);
+
+            // The chunk that crosses the limit gets one reply; the last chunk ends the message: one reply per recipient.
+            await client.SendBytesAsync([.. Chunk("0123456789abc"), .. Chunk("end\r\n", last: true)]);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal("552 Error: message exceeds fixed maximum message size 10", (await client.ReadReplyAsync()).Line);
+            }
+
+            Assert.Equal("250 OK", (await client.CommandAsync("NOOP")).Line);
+            Assert.Empty(capture.Messages);
         }
     }
 
