@@ -393,23 +393,10 @@ internal sealed class LoadRunner
         }
         else
         {
-            await c.SendAsync(t.Mail);
-            code = await c.ReadReplyAsync();
-            if (code != 250)
+            failure = await SendEnvelopeAsync(c);
+            if (failure != 0)
             {
-                await ResetAsync(c);
-                return Failure(StageMail, code);
-            }
-
-            for (int i = 0; i < t.Rcpt.Length; i++)
-            {
-                await c.SendAsync(t.Rcpt[i]);
-                code = await c.ReadReplyAsync();
-                if (code != 250)
-                {
-                    await ResetAsync(c);
-                    return Failure(StageRcpt, code);
-                }
+                return failure;
             }
 
             await c.SendAsync(t.Data);
@@ -447,23 +434,10 @@ internal sealed class LoadRunner
         }
         else
         {
-            await c.SendAsync(t.Mail);
-            code = await c.ReadReplyAsync();
-            if (code != 250)
+            failure = await SendEnvelopeAsync(c);
+            if (failure != 0)
             {
-                await ResetAsync(c);
-                return Failure(StageMail, code);
-            }
-
-            for (int i = 0; i < t.Rcpt.Length; i++)
-            {
-                await c.SendAsync(t.Rcpt[i]);
-                code = await c.ReadReplyAsync();
-                if (code != 250)
-                {
-                    await ResetAsync(c);
-                    return Failure(StageRcpt, code);
-                }
+                return failure;
             }
 
             await c.SendAsync(t.Chunks);
@@ -480,6 +454,33 @@ internal sealed class LoadRunner
         }
 
         return failure;
+    }
+
+    /// <summary>MAIL, then each RCPT, each waiting for its reply: 0, or the failure (the transaction then reset).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> SendEnvelopeAsync(SmtpClientConnection c)
+    {
+        MessageTemplate t = _template;
+        await c.SendAsync(t.Mail);
+        int code = await c.ReadReplyAsync();
+        if (code != 250)
+        {
+            await ResetAsync(c);
+            return Failure(StageMail, code);
+        }
+
+        for (int i = 0; i < t.Rcpt.Length; i++)
+        {
+            await c.SendAsync(t.Rcpt[i]);
+            code = await c.ReadReplyAsync();
+            if (code != 250)
+            {
+                await ResetAsync(c);
+                return Failure(StageRcpt, code);
+            }
+        }
+
+        return 0;
     }
 
     private async ValueTask ResetAsync(SmtpClientConnection c)
