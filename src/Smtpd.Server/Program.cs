@@ -77,7 +77,7 @@ internal static class Program
 
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(settings.Recipients);
-        builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
+        builder.Services.AddSmtpServer<StoreSmtpServer>(ServerSettings.LibrarySettings(configuration), options =>
         {
             // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.
             options.Logger = null;
