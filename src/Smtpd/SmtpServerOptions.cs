@@ -46,6 +46,12 @@ public sealed partial class SmtpServerOptions
     /// <summary>The logger factory to create the server's logger from, under the category <see cref="Component"/>.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// Record the sender's address (<c>MAIL FROM</c>) on the transaction's span, as the <c>smtpd.mail_from</c> attribute.
+    /// Off by default: an address is personal data, and traces often go where personal data should not.
+    /// </summary>
+    public bool TraceSenderAddress { get; set; }
+
     /// <summary>Creates the <see cref="System.Diagnostics.Metrics.Meter"/> named <see cref="SmtpTelemetry.MeterName"/> (from DI in hosted applications); <see langword="null"/> uses a meter of the server's own.</summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
