@@ -160,7 +160,7 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBo
             await WaitForChunkAsync(wait, cancellationToken);
         }
 
-        ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
+        ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
         int count = (int)Math.Min(Math.Min(buffer.Length, Volatile.Read(ref _remaining)), input.Length);
         input.Slice(0, count).CopyTo(buffer.Span);
         transport.Reader.AdvanceTo(input.GetPosition(count));
@@ -250,34 +250,8 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBo
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
-    {
-        ReadResult result;
-        try
-        {
-            result = await transport.ReadAsync(cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            throw Fail(ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex));
-        }
-
-        if (result.Buffer.IsEmpty && result.IsCompleted)
-        {
-            transport.Reader.AdvanceTo(result.Buffer.End);
-            throw Fail(new IOException("Connection closed before the message was received in full"));
-        }
-
-        return result.Buffer;
-    }
-
     /// <summary>Reading failed: the connection is lost; the command loop, waiting for the chunk, is told at once.</summary>
-    private IOException Fail(IOException failure)
+    protected override IOException Fail(IOException failure)
     {
         bool wake;
         lock (_gate)
