@@ -5,10 +5,12 @@ using System.Runtime.InteropServices;
 using Smtpd;
 
 // Smtpd as a discard sink, configured through the public API only: every sender and recipient is accepted, every
-// message is read to its end and thrown away. Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE]
+// message is read to its end and thrown away. Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--chunking]
+// (--chunking: CHUNKING and BINARYMIME on, for the BDAT workload).
 
 const int UsageError = 2;
 int port = 0;
+bool chunking = false;
 string? certFile = null;
 string? keyFile = null;
 for (int i = 0; i < args.Length; i++)
@@ -16,13 +18,19 @@ for (int i = 0; i < args.Length; i++)
     string name = args[i];
     if (name is "--help" or "-h")
     {
-        await Console.Error.WriteLineAsync("usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE]");
+        await Console.Error.WriteLineAsync("usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--chunking]");
         return 0;
+    }
+
+    if (name == "--chunking")
+    {
+        chunking = true;
+        continue;
     }
 
     if (i + 1 >= args.Length || name is not ("--port" or "--cert" or "--key"))
     {
-        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' (usage: --port N [--cert PEM-FILE --key PEM-FILE])");
+        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' (usage: --port N [--cert PEM-FILE --key PEM-FILE] [--chunking])");
         return UsageError;
     }
 
@@ -66,6 +74,7 @@ var options = new SmtpServerOptions
     SocketTimeout = TimeSpan.FromMinutes(5),
     CloseTimeout = TimeSpan.FromSeconds(1),
     MaxUnrecognizedCommands = 0,
+    HideChunking = !chunking,
     OnData = static async (message, session, cancellationToken) =>
     {
         await message.CopyToAsync(Stream.Null, cancellationToken);
