@@ -103,6 +103,22 @@ public sealed partial class SmtpServerOptions
     /// <summary>Only check the structure of addresses (brackets, one <c>@</c>, no control characters); skip the length, dot and domain rules.</summary>
     public bool LenientAddressParsing { get; set; }
 
+    /// <summary>
+    /// <c>MAIL FROM</c> parameters the application handles itself (case-insensitive names such as <c>X-CAMPAIGN</c>):
+    /// accepted without checks and passed on in <see cref="SmtpAddress.Args"/>. Any other parameter Smtpd does not
+    /// support on the connection gets <c>555 5.5.4</c> (RFC 5321 §4.1.1.11): an unknown one, or one of an extension that
+    /// is not advertised (<c>RET</c>/<c>ENVID</c> while <see cref="HideDsn"/>, <c>AUTH=</c> without AUTH,
+    /// <c>BODY=BINARYMIME</c> without BINARYMIME). Listing such a name here passes it on unchecked. Default empty.
+    /// </summary>
+    public IList<string> AdditionalMailParameters { get; set; } = [];
+
+    /// <summary>
+    /// <c>RCPT TO</c> parameters the application handles itself, as <see cref="AdditionalMailParameters"/>: any other
+    /// parameter Smtpd does not support on the connection (an unknown one, <c>NOTIFY</c>/<c>ORCPT</c> while
+    /// <see cref="HideDsn"/>) gets <c>555 5.5.4</c>. Default empty.
+    /// </summary>
+    public IList<string> AdditionalRcptParameters { get; set; } = [];
+
     /// <summary>Called once a client is connected, before the greeting. Reject to refuse the client (the reply is sent and the connection closed).</summary>
     public Func<SmtpSession, CancellationToken, ValueTask<SmtpResult>>? OnConnect { get; set; }
 
@@ -136,6 +152,8 @@ public sealed partial class SmtpServerOptions
         var copy = (SmtpServerOptions)MemberwiseClone();
         copy.DisabledCommands = [.. DisabledCommands];
         copy.AuthMethods = [.. AuthMethods];
+        copy.AdditionalMailParameters = [.. AdditionalMailParameters];
+        copy.AdditionalRcptParameters = [.. AdditionalRcptParameters];
         CloneTls(copy);
         CloneProxy(copy);
         return copy;
@@ -176,6 +194,8 @@ public sealed partial class SmtpServerOptions
 
         ArgumentNullException.ThrowIfNull(DisabledCommands);
         ArgumentNullException.ThrowIfNull(AuthMethods);
+        ArgumentNullException.ThrowIfNull(AdditionalMailParameters);
+        ArgumentNullException.ThrowIfNull(AdditionalRcptParameters);
         ArgumentNullException.ThrowIfNull(HeloResponse);
         ValidateTls();
         ValidateProxy();

@@ -56,6 +56,7 @@ internal sealed class CapabilityTable
         }
 
         _static = [.. lines];
+        OffersBinaryMime = lines.Exists(line => line.AsSpan().SequenceEqual("BINARYMIME"u8));
         _authMethods = [.. options.AuthMethods.Select(m => m.Trim().ToUpperInvariant())];
         if (_authMethods.Length > 0)
         {
@@ -67,6 +68,9 @@ internal sealed class CapabilityTable
             _size = Encoding.ASCII.GetBytes(options.HideSize ? "SIZE" : "SIZE " + options.Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
+
+    /// <summary>BINARYMIME (RFC 3030) is among the keywords: <c>BODY=BINARYMIME</c> is a parameter of this endpoint (otherwise it gets <c>555</c>).</summary>
+    public bool OffersBinaryMime { get; }
 
     /// <summary><see langword="true"/> when at least one mechanism is configured.</summary>
     public bool HasAuthMechanisms => _auth is not null;

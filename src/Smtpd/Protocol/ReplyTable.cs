@@ -53,6 +53,7 @@ internal sealed class ReplyTable
         RequireTlsNotPermitted = E(530, "5.7.0", "REQUIRETLS not permitted on non-TLS connections");
         BadRequireTls = E(501, "5.5.4", "Invalid REQUIRETLS parameter. This flag does not accept a value");
         BadRet = E(501, "5.5.4", "Invalid RET parameter value. Must be FULL or HDRS");
+        BadEnvId = E(501, "5.5.4", "Error: Bad ENVID parameter syntax");
         BadNotify = E(501, "5.5.4", "Error: NOTIFY parameter must be NEVER, SUCCESS, FAILURE, or DELAY");
         NotifyNeverCombined = E(501, "5.5.4", "Error: NOTIFY=NEVER cannot be combined with other values");
         BadOrcpt = E(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
@@ -113,6 +114,7 @@ internal sealed class ReplyTable
     public byte[] RequireTlsNotPermitted { get; }
     public byte[] BadRequireTls { get; }
     public byte[] BadRet { get; }
+    public byte[] BadEnvId { get; }
     public byte[] BadNotify { get; }
     public byte[] NotifyNeverCombined { get; }
     public byte[] BadOrcpt { get; }

@@ -24,6 +24,11 @@ internal static class MailCommand
             return protocol.Reply(501, "5.5.4", $"Error: duplicate {duplicate} parameter");
         }
 
+        if (args is not null && Parameters.FirstUnsupported(protocol, args, isMail: true) is { } unsupported)
+        {
+            return protocol.Reply(555, "5.5.4", $"Error: unsupported parameter {unsupported}");
+        }
+
         if (args is not null && Parameters.FirstValueless(args, "BODY", "SIZE", "RET", "ENVID") is { } valueless)
         {
             return protocol.Reply(501, "5.5.4", $"Error: {valueless} parameter requires a value");
@@ -86,7 +91,10 @@ internal static class MailCommand
                     return protocol.Reply(replies.BadRet);
                 }
 
-                args.TryGetValue("ENVID", out envId);
+                if (args.TryGetValue("ENVID", out envId) && !Parameters.IsRawXText(command.Line, "ENVID"))
+                {
+                    return protocol.Reply(replies.BadEnvId);
+                }
             }
         }
 

@@ -19,6 +19,11 @@ internal static class RcptCommand
             return protocol.Reply(501, "5.5.4", $"Error: duplicate {duplicate} parameter");
         }
 
+        if (args is not null && Parameters.FirstUnsupported(protocol, args, isMail: false) is { } unsupported)
+        {
+            return protocol.Reply(555, "5.5.4", $"Error: unsupported parameter {unsupported}");
+        }
+
         if (args is not null && Parameters.FirstValueless(args, "NOTIFY", "ORCPT") is { } valueless)
         {
             return protocol.Reply(501, "5.5.4", $"Error: {valueless} parameter requires a value");
@@ -51,7 +56,7 @@ internal static class RcptCommand
                 }
             }
 
-            if (args.TryGetValue("ORCPT", out string? orcpt) && !Parameters.IsOrcptSyntax(orcpt!))
+            if (args.TryGetValue("ORCPT", out string? orcpt) && (!Parameters.IsOrcptSyntax(orcpt!) || !Parameters.IsRawXText(command.Line, "ORCPT")))
             {
                 return protocol.Reply(replies.BadOrcpt);
             }
