@@ -77,6 +77,9 @@ internal static class Program
 
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(settings.Recipients);
+
+        // Registered before AddSmtpServer binds the settings, so that every setting replaces them.
+        builder.Services.Configure<SmtpServerOptions>(ServerDefaults.Apply);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
             // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.

@@ -5,7 +5,8 @@ namespace Smtpd.Server;
 /// <summary>
 /// The program's server: refuses recipients outside the <c>recipients</c> setting (550 5.1.1) and stores each message
 /// (<see cref="MessageStore"/>) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
-/// discarded; a store that cannot write gives 451 4.3.0, so the client retries later.
+/// discarded, so is one with bare line endings under <c>bareLineEndings: reject</c> (550 5.5.2); a store that cannot
+/// write gives 451 4.3.0, so the client retries later.
 /// </summary>
 /// <param name="options">The bound options.</param>
 /// <param name="store">The message store.</param>
@@ -41,6 +42,12 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
 
             LogMessage(session, message, id, "accepted", 250);
             return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);
+        }
+        catch (SmtpException ex)
+        {
+            // The message is refused as a whole (bare line endings under "reject"): the store kept nothing, the reply is the exception's.
+            LogMessage(session, message, null, "refused", ex.ResponseCode ?? 550);
+            throw;
         }
         catch (MessageStoreException ex)
         {

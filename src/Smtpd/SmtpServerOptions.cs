@@ -94,7 +94,11 @@ public sealed partial class SmtpServerOptions
     /// <summary>Maximum length of a command line in bytes, without the line ending; longer gets <c>421 Error: Command line too long</c>. Default 16384.</summary>
     public int MaxCommandLength { get; set; } = 16384;
 
-    /// <summary>Maximum recipients per transaction; the next gets <c>452 4.5.3 Error: too many recipients</c>. 0 means no limit.</summary>
+    /// <summary>
+    /// Maximum recipients per transaction; the next gets <c>452 4.5.3 Error: too many recipients</c>. 0 (the default, as the
+    /// reference) means no limit: then only <see cref="MaxEnvelopeSize"/> bounds a transaction. An Internet-facing server
+    /// should set one (Postfix and the server program use 1,000).
+    /// </summary>
     public int MaxRecipients { get; set; }
 
     /// <summary>Unknown commands allowed before <c>421 Error: too many unrecognized commands</c> (the counter restarts after each DATA). Default 10; 0 disables the limit.</summary>
@@ -199,5 +203,6 @@ public sealed partial class SmtpServerOptions
         ArgumentNullException.ThrowIfNull(HeloResponse);
         ValidateTls();
         ValidateProxy();
+        ValidateLimits();
     }
 }

@@ -6,13 +6,17 @@ namespace Smtpd;
 
 /// <summary>
 /// The message of a DATA command: pulls from the connection's reader (under the socket timeout) and runs
-/// <see cref="DotUnstuffer"/> over the buffered segments, up to and without the terminating <c>.CRLF</c>.
+/// <see cref="DotUnstuffer"/> over the buffered segments, up to and without the terminating <c>.CRLF</c>, with the
+/// endpoint's <see cref="SmtpBareLineEndings"/> policy. Under <see cref="SmtpBareLineEndings.Reject"/> a message that
+/// held a bare LF or CR ends with an <see cref="SmtpException"/> (<c>550 5.5.2</c>) instead of the end of the stream.
 /// </summary>
-internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBodyReader
+internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLineEndings policy) : MessageBodyReader
 {
-    private DotUnstuffer _unstuffer = new();
+    private DotUnstuffer _unstuffer = new(policy);
 
     public override bool IsComplete => _unstuffer.IsEnded;
+
+    public override bool IsRefusedForBareLineEndings => policy == SmtpBareLineEndings.Reject && _unstuffer.SawBareLineEnding;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
@@ -28,7 +32,7 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
             }
         }
 
-        return 0;
+        return IsRefusedForBareLineEndings ? throw BareLineEndingsRefused() : 0;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

@@ -46,4 +46,86 @@ public class ServerDefenceTests
         StoredMessage stored = StoredMessage.ReadSingle(server.Store);
         Assert.Equal(2, stored.Envelope.GetProperty("rcptTo").GetArrayLength());
     }
+
+    [Fact]
+    public async Task Size_defaults_to_25_MiB_and_an_explicit_0_means_no_limit()
+    {
+        await using (ServerProcess server = await ServerProcess.StartAsync())
+        await using (RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            Assert.Contains((await client.CommandAsync("EHLO client.example")).Lines, line => line[4..] == "SIZE 26214400");
+            Assert.Equal(552, (await client.CommandAsync("MAIL FROM:<s@example.com> SIZE=26214401")).Code);
+            Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com> SIZE=26214400")).Code);
+        }
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(new() { ["size"] = 0 }))
+        await using (RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            Assert.DoesNotContain((await client.CommandAsync("EHLO client.example")).Lines, line => line.Contains("SIZE", StringComparison.Ordinal));
+            Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com> SIZE=999999999999")).Code);
+        }
+
+        (int exit, string help, _) = await ServerProcess.RunToExitAsync(["--help"], ServerProcess.NewFolder());
+        Assert.Equal(0, exit);
+        Assert.Matches(@"\n  --size N .*\[default: 26214400\]\n", help);
+        Assert.Matches(@"\n  --maxRecipients N .*\[default: 1000\]\n", help);
+    }
+
+    [Fact]
+    public async Task MaxRecipients_defaults_to_1000_and_an_explicit_0_means_no_limit()
+    {
+        foreach ((object? setting, int accepted) in new (object?, int)[] { (null, 1000), (0, 1001) })
+        {
+            Dictionary<string, object?> settings = setting is null ? [] : new() { ["maxRecipients"] = setting };
+            await using ServerProcess server = await ServerProcess.StartAsync(settings);
+            await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+            Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+            Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com>")).Code);
+            await client.SendAsync(string.Concat(Enumerable.Range(0, 1001).Select(i => $"RCPT TO:<r{i}@example.org>\r\n")));
+            var codes = new List<int>();
+            for (int i = 0; i < 1001; i++)
+            {
+                codes.Add((await client.ReadReplyAsync()).Code);
+            }
+
+            Assert.Equal(accepted, codes.Count(code => code == 250));
+            if (accepted == 1000)
+            {
+                Assert.Equal(452, codes[^1]);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Bare_line_endings_are_normalized_by_default_and_rejected_when_told()
+    {
+        const string Smuggling = "Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<evil@x.example>\r\n\r.\rsecond\r\n.\r\n";
+        await using (ServerProcess server = await ServerProcess.StartAsync())
+        await using (RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            await OpenTransactionAsync(client);
+            await client.SendAsync(Smuggling);
+            Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+            Assert.Equal("Subject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<evil@x.example>\r\n\r\n.\r\nsecond\r\n", System.Text.Encoding.Latin1.GetString(StoredMessage.ReadSingle(server.Store).Body));
+        }
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(new() { ["bareLineEndings"] = "reject", ["hideENHANCEDSTATUSCODES"] = false }))
+        await using (RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            await OpenTransactionAsync(client);
+            await client.SendAsync(Smuggling);
+            Assert.Equal("550 5.5.2 Error: bare <CR> or <LF> in the message, lines must end with <CR><LF>", (await client.ReadReplyAsync()).Line);
+            Assert.Empty(server.StoreEntries());
+            Assert.Empty(server.TemporaryFiles());
+            await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Contains("refused (550)", StringComparison.Ordinal), "the message line is logged");
+        }
+    }
+
+    private static async Task OpenTransactionAsync(RawClient client)
+    {
+        Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@example.org>")).Code);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+    }
 }

@@ -29,7 +29,7 @@ internal static class DataCommand
     {
         ConnectionTransport transport = protocol.Transport;
         transport.Reader.ReadSize = ConnectionReader.MessageReadSize;
-        var message = new SmtpDataStream(new DataBodyReader(transport), protocol.Options.Size);
+        var message = new SmtpDataStream(new DataBodyReader(transport, protocol.Options.BareLineEndings), protocol.Options.Size);
         SmtpResult result;
         try
         {
@@ -42,11 +42,15 @@ internal static class DataCommand
             return await ConnectionLostAsync(protocol, message);
         }
 
-        bool oversized = protocol.Options.RejectOversized && message.SizeExceeded;
+        // A refusal of the server's own (over size, bare line endings) stands whatever the handler returned.
+        ReplyTable replies = protocol.Endpoint.Replies;
+        (byte[]? refusal, string? refusalText) = protocol.Options.RejectOversized && message.SizeExceeded ? (replies.MessageTooBig, "552 message too big")
+            : message.IsRefusedForBareLineEndings ? (replies.BareLineEndings, "550 bare line endings")
+            : (null, null);
         MailTransaction transaction = protocol.Transaction;
-        (bool accepted, Outcome outcome) = WriteReplies(protocol, result, oversized);
+        (bool accepted, Outcome outcome) = WriteReplies(protocol, result, refusal);
         protocol.Server.Metrics.Message(accepted, message.ByteLength, transaction.StartTimestamp);
-        string description = oversized ? "552 message too big" : Describe(result);
+        string description = refusalText ?? Describe(result);
         LogTransaction(protocol, message.ByteLength, description);
         if (transaction.Activity is { } activity)
         {
@@ -88,7 +92,7 @@ internal static class DataCommand
     }
 
     /// <summary>The reply (LMTP: one per accepted RCPT); whether at least one accepts the message, and whether a 421 ends the connection.</summary>
-    private static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, bool oversized)
+    private static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, byte[]? refusal)
     {
         ReplyTable replies = protocol.Endpoint.Replies;
         bool lmtp = protocol.Options.Lmtp;
@@ -98,9 +102,9 @@ internal static class DataCommand
         int count = map?.Count ?? 1;
         for (int i = 0; i < count; i++)
         {
-            if (oversized)
+            if (refusal is not null)
             {
-                protocol.Replies.Write(replies.MessageTooBig);
+                protocol.Replies.Write(refusal);
                 continue;
             }
 

@@ -39,6 +39,11 @@ internal static class MailCommand
             return protocol.Reply(replies.NestedMail);
         }
 
+        if (options.MaxEnvelopeSize > 0 && command.Line.Length > options.MaxEnvelopeSize)
+        {
+            return protocol.Reply(replies.EnvelopeTooBig);
+        }
+
         string? body = null;
         string? ret = null;
         string? envId = null;
@@ -111,11 +116,11 @@ internal static class MailCommand
             }
         }
 
-        return CompleteAsync(protocol, new SmtpAddress(address, args));
+        return CompleteAsync(protocol, new SmtpAddress(address, args), command.Line.Length);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress sender)
+    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress sender, int lineLength)
     {
         SmtpResult result = await protocol.Handlers.MailFromAsync(sender);
         if (!result.IsAccepted)
@@ -124,7 +129,7 @@ internal static class MailCommand
             return protocol.Replies.WriteResult(result);
         }
 
-        protocol.Transaction.Begin(sender, SmtpActivities.StartTransaction(protocol.Session, sender.Address));
+        protocol.Transaction.Begin(sender, lineLength, SmtpActivities.StartTransaction(protocol.Session, sender.Address));
         protocol.Replies.Write(protocol.Endpoint.Replies.MailAccepted);
         return Outcome.Continue;
     }
