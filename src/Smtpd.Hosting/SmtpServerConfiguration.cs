@@ -265,12 +265,15 @@ public static class SmtpServerConfiguration
 
     private static bool IsBindable(Type type)
     {
+        type = Nullable.GetUnderlyingType(type) ?? type;
         return type == typeof(string) || type == typeof(bool) || type == typeof(int) || type == typeof(long)
             || type == typeof(TimeSpan) || type.IsEnum || type == typeof(IList<string>);
     }
 
     private static object? Convert(IConfigurationSection setting, Type type)
     {
+        // A nullable option (maxConnectionsPerClient) takes a value of its type; absent, it keeps its default.
+        type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(IList<string>))
         {
             return ReadList(setting).ToList();

@@ -69,6 +69,7 @@ internal static partial class SettingCatalog
         _ when name is "key" or "cert" => ("PEM-FILE", "none: a self-signed certificate is generated"),
         _ when name is "ca" => ("PEM-FILE,...", "none"),
         _ when name is "sniOptions" => ("{NAME:{key,cert}}", "none"),
+        _ when name is "maxConnectionsPerClient" => ("N", "half of maxClients, or of the connections the descriptor limit allows"),
         bool flag => ("BOOL", flag ? "true" : "false"),
         TimeSpan time => ("MS", time.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)),
         int or long => ("N", Convert.ToString(value, CultureInfo.InvariantCulture)!),

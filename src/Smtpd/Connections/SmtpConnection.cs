@@ -26,8 +26,10 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private bool _ignored;
     private ForwardingTrust _trust;
     private bool _hasClientSlot;
+    private IPAddress? _countedAddress;
     private GreetingPause? _pause;
     private Activity? _sessionActivity;
+    private long _lineStart;
 
     public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
     {
@@ -115,7 +117,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
                         await protocol.Replies.FlushAsync();
                     }
 
-                    if (timeouts.ArmForCommand(server.SocketTimeoutMs))
+                    if (timeouts.ArmForCommand(CommandWaitMs()))
                     {
                         timeouts.Disarm();
                         await ReplyAndCloseAsync(protocol, _endpoint.Replies.ShuttingDown);
@@ -179,7 +181,11 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         {
             if (_transport.Timeouts.TimedOut)
             {
-                if (!_ignored)
+                if (!_ignored && _lineStart != 0)
+                {
+                    SmtpLog.CommandTimedOut(_logger, _session.Id, _endpoint.Server.CommandTimeoutMs, _session.RemoteAddress);
+                }
+                else if (!_ignored)
                 {
                     SmtpLog.TimedOut(_logger, _session.Id, _transport.TimeoutMs, _session.RemoteAddress);
                 }
@@ -205,6 +211,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         bool tooLong = false;
         while (outcome == Outcome.Continue && CommandLine.TrySplit(ref buffer, maxLength, out ReadOnlySequence<byte> line, out tooLong))
         {
+            _lineStart = 0;
             if (metrics.CommandDurationEnabled)
             {
                 long commandStart = Stopwatch.GetTimestamp();
@@ -265,8 +272,24 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             return false;
         }
 
+        // The rest of a partial line is awaited under the line's deadline, which runs from its first byte.
+        if (!buffer.IsEmpty && _lineStart == 0)
+        {
+            _lineStart = Environment.TickCount64;
+        }
+
         reader.AdvanceTo(buffer.Start, buffer.End);
         return true;
+    }
+
+    /// <summary>
+    /// How long to wait for input before the command loop reads again: the idle timeout for a new command line, the time
+    /// left until its deadline (<see cref="SmtpServerOptions.CommandTimeout"/>) for the rest of a partial one.
+    /// </summary>
+    private long CommandWaitMs()
+    {
+        ServerContext server = _endpoint.Server;
+        return _lineStart == 0 ? server.SocketTimeoutMs : Math.Clamp(_lineStart + server.CommandTimeoutMs - Environment.TickCount64, 1, server.SocketTimeoutMs);
     }
 
     /// <summary>
@@ -329,6 +352,20 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             server.Metrics.ConnectionRefused("max_clients");
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connected clients");
             protocol.Replies.Write(replies.TooManyClients);
+            await protocol.Replies.FlushAsync();
+            return false;
+        }
+
+        // Counted under the address it had at the greeting (XCLIENT may change the session's later).
+        if (server.Connections.TryAcquireClientAddress(_session.RemoteAddress))
+        {
+            _countedAddress = _session.RemoteAddress;
+        }
+        else
+        {
+            server.Metrics.ConnectionRefused("max_connections_per_client");
+            SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connections from this address");
+            protocol.Replies.WriteLine(421, "4.7.0", $"{options.Name} Error: too many connections from {_session.RemoteAddress}");
             await protocol.Replies.FlushAsync();
             return false;
         }
@@ -468,6 +505,12 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         {
             _hasClientSlot = false;
             _endpoint.Server.Connections.ReleaseClientSlot();
+        }
+
+        if (_countedAddress is { } address)
+        {
+            _countedAddress = null;
+            _endpoint.Server.Connections.ReleaseClientAddress(address);
         }
     }
 

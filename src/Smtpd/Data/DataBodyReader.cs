@@ -1,16 +1,16 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Smtpd;
 
 /// <summary>
-/// The message of a DATA command: pulls from the connection's reader (under the socket timeout) and runs
+/// The message of a DATA command: pulls from the connection's reader (under the socket timeout and the minimum data
+/// rate) and runs
 /// <see cref="DotUnstuffer"/> over the buffered segments, up to and without the terminating <c>.CRLF</c>, with the
 /// endpoint's <see cref="SmtpBareLineEndings"/> policy. Under <see cref="SmtpBareLineEndings.Reject"/> a message that
 /// held a bare LF or CR ends with an <see cref="SmtpException"/> (<c>550 5.5.2</c>) instead of the end of the stream.
 /// </summary>
-internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLineEndings policy) : MessageBodyReader
+internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLineEndings policy, DataRate rate) : MessageBodyReader(transport, rate)
 {
     private DotUnstuffer _unstuffer = new(policy);
 
@@ -46,34 +46,6 @@ internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLine
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
-    {
-        ReadResult result;
-        try
-        {
-            result = await transport.ReadAsync(cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            Failure = ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex);
-            throw Failure;
-        }
-
-        if (result.Buffer.IsEmpty && result.IsCompleted)
-        {
-            transport.Reader.AdvanceTo(result.Buffer.End);
-            Failure = new IOException("Connection closed before the message was received in full");
-            throw Failure;
-        }
-
-        return result.Buffer;
-    }
-
     /// <summary>Runs the state machine over <paramref name="input"/>; advances the reader past what was consumed.</summary>
     private int Consume(ReadOnlySequence<byte> input, Span<byte> output, bool discard)
     {
@@ -92,11 +64,12 @@ internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLine
         }
 
         ByteLength += written;
+        CountInput(consumed);
         SequencePosition position = input.GetPosition(consumed);
 
         // Everything was examined unless output space ran out: the next read then waits for new bytes.
         bool outOfSpace = consumed < input.Length && !_unstuffer.IsEnded;
-        transport.Reader.AdvanceTo(position, outOfSpace || _unstuffer.IsEnded ? position : input.End);
+        Transport.Reader.AdvanceTo(position, outOfSpace || _unstuffer.IsEnded ? position : input.End);
         return written;
     }
 }

@@ -1,11 +1,25 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
 namespace Smtpd;
 
 /// <summary>
 /// Feeds one message to <see cref="SmtpDataStream"/>, the stream the DATA handler reads. <see cref="DataBodyReader"/> is
-/// DATA's (dot-stuffed lines up to <c>CRLF.CRLF</c>); CHUNKING's BDAT is another way to feed the same stream.
+/// DATA's (dot-stuffed lines up to <c>CRLF.CRLF</c>); CHUNKING's BDAT is another way to feed the same stream. Every read
+/// of message input from the client goes through <see cref="ReadInputAsync"/>, which holds the client to the minimum
+/// data rate (<see cref="SmtpServerOptions.MinDataRate"/>, Kestrel's <c>MinRequestBodyDataRate</c>): after the grace
+/// period, the time spent waiting for the client in this message may not pass the grace period plus the time its bytes
+/// would take at the minimum rate. Time the handler spends elsewhere does not count against the client.
 /// </summary>
-internal abstract class MessageBodyReader
+internal abstract class MessageBodyReader(ConnectionTransport transport, DataRate rate)
 {
+    /// <summary>The text of the refusal of a message with bare line endings.</summary>
+    public const string BareLineEndingsText = "Error: bare <CR> or <LF> in the message, lines must end with <CR><LF>";
+
+    private long _inputBytes;
+    private long _waitedMs;
+
     /// <summary>Message bytes delivered or drained so far.</summary>
     public long ByteLength { get; protected set; }
 
@@ -18,6 +32,11 @@ internal abstract class MessageBodyReader
     /// <summary>Reading from the client failed (gone, timed out): the connection is lost and nothing may be acknowledged.</summary>
     public IOException? Failure { get; protected set; }
 
+    /// <summary>The client fell below the minimum data rate (the connection ends with <c>421</c>).</summary>
+    public bool IsTooSlow { get; private set; }
+
+    protected ConnectionTransport Transport => transport;
+
     /// <summary>Copies the next message bytes into <paramref name="buffer"/> (at least 2 bytes); 0 at the end of the message.</summary>
     public abstract ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
@@ -27,8 +46,50 @@ internal abstract class MessageBodyReader
     /// <summary>What the handler's read gets at the end of a message refused for bare line endings: its reply, <c>550 5.5.2</c>.</summary>
     protected static SmtpException BareLineEndingsRefused() => new(550, BareLineEndingsText, "5.5.2");
 
-    /// <summary>The text of the refusal of a message with bare line endings.</summary>
-    public const string BareLineEndingsText = "Error: bare <CR> or <LF> in the message, lines must end with <CR><LF>";
+    /// <summary>
+    /// Waits for more message input (what is buffered and unconsumed, plus what arrives), under the socket timeout and the
+    /// minimum data rate. A failure of the client's connection, a timeout or a clean close before the end of the message
+    /// becomes <see cref="Failure"/> and is thrown.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    protected async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
+    {
+        long timeout = transport.TimeoutMs;
+        long allowed = rate.AllowedWaitMs(_inputBytes, _waitedMs);
+        bool rateBound = allowed < timeout;
+        long started = Environment.TickCount64;
+        ReadResult result;
+        try
+        {
+            result = await transport.ReadAsync(rateBound ? Math.Max(allowed, 1) : timeout, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            IsTooSlow = rateBound && transport.Timeouts.TimedOut;
+            Failure = ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex);
+            throw Failure;
+        }
+        finally
+        {
+            _waitedMs += Environment.TickCount64 - started;
+        }
+
+        if (result.Buffer.IsEmpty && result.IsCompleted)
+        {
+            transport.Reader.AdvanceTo(result.Buffer.End);
+            Failure = new IOException("Connection closed before the message was received in full");
+            throw Failure;
+        }
+
+        return result.Buffer;
+    }
+
+    /// <summary>Counts <paramref name="bytes"/> of client input consumed (for the minimum data rate).</summary>
+    protected void CountInput(long bytes) => _inputBytes += bytes;
 
     /// <summary>Throws <see cref="Failure"/> if reading already failed.</summary>
     protected void ThrowIfFailed()

@@ -55,6 +55,9 @@ public sealed class SmtpDataStream : Stream
     /// <summary>The message held a bare LF or CR under <see cref="SmtpBareLineEndings.Reject"/>: it is answered <c>550 5.5.2</c>.</summary>
     internal bool IsRefusedForBareLineEndings => _body.IsRefusedForBareLineEndings;
 
+    /// <summary>The client fell below the minimum data rate.</summary>
+    internal bool IsTooSlow => _body.IsTooSlow;
+
     /// <summary>Reading from the client failed: the connection is lost (not a failure of the handler).</summary>
     internal IOException? Failure => _body.Failure;
 

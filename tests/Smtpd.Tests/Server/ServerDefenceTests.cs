@@ -121,6 +121,42 @@ public class ServerDefenceTests
         }
     }
 
+    [Fact]
+    public async Task One_address_holds_half_of_maxClients_by_default_and_maxConnectionsPerClient_sets_it()
+    {
+        foreach ((Dictionary<string, object?> settings, int allowed) in new (Dictionary<string, object?>, int)[]
+        {
+            (new() { ["maxClients"] = 4 }, 2),
+            (new() { ["maxConnectionsPerClient"] = 1 }, 1),
+            (new() { ["maxClients"] = 4, ["maxConnectionsPerClient"] = 0 }, 4),
+        })
+        {
+            settings["hideENHANCEDSTATUSCODES"] = false;
+            await using ServerProcess server = await ServerProcess.StartAsync(settings);
+            var clients = new List<RawClient>();
+            try
+            {
+                for (int i = 0; i < allowed; i++)
+                {
+                    clients.Add(await ServerStoreTests.ConnectAndGreetAsync(server));
+                }
+
+                if (allowed < 4)
+                {
+                    await using RawClient refused = await RawClient.ConnectAsync(server.EndPoint);
+                    Assert.Matches(@"^421 4\.7\.0 \S+ Error: too many connections from 127\.0\.0\.1$", (await refused.ReadReplyAsync()).Line);
+                }
+            }
+            finally
+            {
+                foreach (RawClient client in clients)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+        }
+    }
+
     private static async Task OpenTransactionAsync(RawClient client)
     {
         Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);

@@ -29,7 +29,7 @@ internal static class DataCommand
     {
         ConnectionTransport transport = protocol.Transport;
         transport.Reader.ReadSize = ConnectionReader.MessageReadSize;
-        var message = new SmtpDataStream(new DataBodyReader(transport, protocol.Options.BareLineEndings), protocol.Options.Size);
+        var message = new SmtpDataStream(new DataBodyReader(transport, protocol.Options.BareLineEndings, protocol.Server.DataRate), protocol.Options.Size);
         SmtpResult result;
         try
         {
@@ -76,7 +76,15 @@ internal static class DataCommand
         LogTransaction(protocol, message.ByteLength, "connection lost before the end of the message");
         if (protocol.Transport.Timeouts.TimedOut && !protocol.Transport.IsAborted)
         {
-            SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
+            if (message.IsTooSlow)
+            {
+                SmtpLog.TooSlow(protocol.Logger, protocol.Session.Id, protocol.Session.RemoteAddress, message.ByteLength, protocol.Options.MinDataRate);
+            }
+            else
+            {
+                SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
+            }
+
             protocol.Replies.Write(protocol.Endpoint.Replies.Timeout);
             try
             {
