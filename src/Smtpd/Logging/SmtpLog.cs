@@ -27,7 +27,7 @@ internal static partial class SmtpLog
     [LoggerMessage(9, LogLevel.Warning, "Refusing new connections with 421: {Count} connections reach the cap of {Cap} the file descriptor limit leaves room for")]
     public static partial void DescriptorCapReached(ILogger logger, int count, int cap);
 
-    [LoggerMessage(24, LogLevel.Information, "Accepting connections again: {Count} connections, below the descriptor cap of {Cap}")]
+    [LoggerMessage(24, LogLevel.Warning, "Accepting connections again: {Count} connections, below the descriptor cap of {Cap}")]
     public static partial void DescriptorCapRecovered(ILogger logger, int count, int cap);
 
     [LoggerMessage(25, LogLevel.Warning, "Accepting connections fails for want of file descriptors; retrying until some are free")]
