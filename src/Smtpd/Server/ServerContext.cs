@@ -26,6 +26,7 @@ internal sealed class ServerContext
         SocketTimeoutMs = (long)options.SocketTimeout.TotalMilliseconds;
         CommandTimeoutMs = Math.Min(SocketTimeoutMs, (long)options.CommandTimeout.TotalMilliseconds);
         DataRate = options.MinDataRate > 0 ? new DataRate(options.MinDataRate, options.MinDataRateGracePeriod) : DataRate.None;
+        AuthFailures = new AuthFailureLimiter(options.MaxAuthFailuresPerClient, options.AuthFailureWindow);
         Connections = new ConnectionRegistry(options, SocketTimeoutMs, DescriptorBudget.ConnectionCap());
         if (Connections.DescriptorCap > 0)
         {
@@ -54,6 +55,9 @@ internal sealed class ServerContext
 
     /// <summary>The time a command line may take from its first byte: <see cref="SmtpServerOptions.CommandTimeout"/>, at most the socket timeout.</summary>
     public long CommandTimeoutMs { get; }
+
+    /// <summary>Failed authentications per client address, across connections and endpoints.</summary>
+    public AuthFailureLimiter AuthFailures { get; }
 
     /// <summary>The minimum data rate of messages.</summary>
     public DataRate DataRate { get; }

@@ -54,6 +54,11 @@ public sealed partial class SmtpServerOptions
 
     private void ValidateLimits()
     {
+        if (MaxAuthFailuresPerClient < 0 || AuthFailureWindow <= TimeSpan.Zero || AuthFailureDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxAuthFailuresPerClient), "MaxAuthFailuresPerClient (0: no limit) and AuthFailureDelay must not be negative; AuthFailureWindow must be positive.");
+        }
+
         if (MaxConnectionsPerClient < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerClient), MaxConnectionsPerClient, "MaxConnectionsPerClient must be 0 (no limit) or positive.");

@@ -18,6 +18,7 @@ internal sealed class SmtpMetrics : IDisposable
     private readonly Counter<long> _tlsHandshakes;
     private readonly Histogram<double> _tlsHandshakeDuration;
     private readonly Counter<long> _authAttempts;
+    private readonly Counter<long> _authRateLimited;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _receivedBytes;
     private readonly Histogram<double> _commandDuration;
@@ -37,6 +38,7 @@ internal sealed class SmtpMetrics : IDisposable
         _tlsHandshakeDuration = meter.CreateHistogram<double>("smtpd.tls.handshake.duration", "s", "Duration of TLS handshakes.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] });
         _authAttempts = meter.CreateCounter<long>("smtpd.auth.attempts", "{attempt}", "AUTH exchanges, by mechanism and result.");
+        _authRateLimited = meter.CreateCounter<long>("smtpd.auth.rate_limited", "{command}", "AUTH commands refused with 454 because the client address failed too often (MaxAuthFailuresPerClient).");
         _messages = meter.CreateCounter<long>("smtpd.messages", "{message}", "Messages whose DATA ended, by result (accepted or refused).");
         _receivedBytes = meter.CreateCounter<long>("smtpd.received_bytes", "By", "Message bytes received (after dot-unstuffing).");
         _commandDuration = meter.CreateHistogram<double>("smtpd.command.duration", "s", "Time from a command line to its reply, by command.",
@@ -74,7 +76,7 @@ internal sealed class SmtpMetrics : IDisposable
     }
 
     /// <summary>A connection refused or dropped before its session could run.</summary>
-    /// <param name="reason">One of: <c>max_clients</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
+    /// <param name="reason">One of: <c>max_clients</c>, <c>max_connections_per_client</c>, <c>descriptor_limit</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
     public void ConnectionRefused(string reason)
     {
         if (_refusedConnections.Enabled)
@@ -114,6 +116,14 @@ internal sealed class SmtpMetrics : IDisposable
         {
             _authAttempts.Add(1, new KeyValuePair<string, object?>("smtpd.auth.mechanism", mechanism),
                 new KeyValuePair<string, object?>("smtpd.auth.result", success ? "success" : "failure"));
+        }
+    }
+
+    public void AuthRateLimited()
+    {
+        if (_authRateLimited.Enabled)
+        {
+            _authRateLimited.Add(1);
         }
     }
 

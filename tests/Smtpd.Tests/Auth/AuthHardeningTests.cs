@@ -28,7 +28,7 @@ public class AuthHardeningTests
         await using RawClient client = await server.ConnectAndGreetAsync();
         Assert.Equal(535, (await client.CommandAsync($"AUTH PLAIN {WrongToken}")).Code);
         await client.CommandAsync("AUTH LOGIN dXNlcg==");
-        Assert.Equal(535, (await client.CommandAsync("d3Jvbmc=")).Code);
+        Assert.Equal(535, (await client.CommandAsync(AuthServer.Base64("wrong2"))).Code);
         await client.CommandAsync("AUTH CRAM-MD5");
         Assert.Equal(535, (await client.CommandAsync(AuthServer.Base64("user 00000000000000000000000000000000"))).Code);
         Assert.Equal(421, (await client.ReadReplyAsync()).Code);
@@ -54,7 +54,11 @@ public class AuthHardeningTests
     [Fact]
     public async Task Failure_limit_zero_disables_it()
     {
-        await using TestServer server = await AuthServer.StartAsync(o => o.MaxAuthFailures = 0);
+        await using TestServer server = await AuthServer.StartAsync(o =>
+        {
+            o.MaxAuthFailures = 0;
+            o.MaxAuthFailuresPerClient = 0;
+        });
         await using RawClient client = await server.ConnectAndGreetAsync();
         for (int i = 0; i < 12; i++)
         {

@@ -157,6 +157,35 @@ public class ServerDefenceTests
         }
     }
 
+    [Fact]
+    public async Task Auth_failures_per_address_are_settings_and_every_failure_is_logged_whatever_logger_says()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(new()
+        {
+            ["users"] = new Dictionary<string, string> { ["alice"] = "secret" },
+            ["allowInsecureAuth"] = true,
+            ["logger"] = false,
+            ["maxAuthFailuresPerClient"] = 2,
+            ["authFailureWindow"] = 60000,
+            ["authFailureDelay"] = 0,
+        });
+        for (int i = 0; i < 2; i++)
+        {
+            await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+            Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+            Assert.Equal(535, (await client.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice\0wrong-guess"u8))).Code);
+        }
+
+        await using (RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+            Assert.Equal(454, (await client.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice\0secret"u8))).Code);
+        }
+
+        await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Split('\n').Count(line => line.Contains("warn:", StringComparison.Ordinal) && line.Contains("Authentication failed for 127.0.0.1 as alice with PLAIN", StringComparison.Ordinal)) == 2, "both failures are logged");
+        Assert.DoesNotContain("wrong-guess", server.StandardOutput, StringComparison.Ordinal);
+    }
+
     private static async Task OpenTransactionAsync(RawClient client)
     {
         Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
