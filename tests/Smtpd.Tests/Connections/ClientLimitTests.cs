@@ -68,20 +68,48 @@ public class ClientLimitTests
     }
 
     [Fact]
-    public async Task A_session_is_counted_under_its_address_at_the_greeting_whatever_XCLIENT_makes_of_it()
+    public async Task Peers_trusted_to_forward_clients_are_not_counted_per_address_and_others_still_are()
+    {
+        // A trusted XCLIENT/XFORWARD peer is the operator's proxy speaking for many clients: limiting it per address would
+        // lock everyone out behind it; an untrusted address on the same server keeps its limit.
+        await using TestServer server = await TestServer.StartAsync(o =>
+        {
+            o.MaxConnectionsPerClient = 1;
+            o.UseXClient = new[] { "127.0.0.1/32" };
+        });
+        await using RawClient first = await server.ConnectAsync();
+        await using RawClient second = await server.ConnectAsync();
+        Assert.Equal(220, (await second.CommandAsync("XCLIENT ADDR=192.0.2.9")).Code);
+        await using RawClient third = await server.ConnectAsync();
+        Assert.Equal(250, (await third.CommandAsync("NOOP")).Code);
+
+        await using RawClient untrusted = await ConnectFromAsync(server, Loopback2);
+        Assert.Equal(220, (await untrusted.ReadReplyAsync()).Code);
+        await using RawClient refused = await ConnectFromAsync(server, Loopback2);
+        Assert.StartsWith("421 4.7.0 ", (await refused.ReadReplyAsync()).Line);
+    }
+
+    [Fact]
+    public async Task Behind_a_PROXY_header_the_announced_client_is_counted_not_the_proxy()
     {
         await using TestServer server = await TestServer.StartAsync(o =>
         {
             o.MaxConnectionsPerClient = 1;
-            o.UseXClient = new[] { "127.0.0.0/8" };
+            o.UseProxy = true;
         });
-        for (int i = 0; i < 3; i++)
+        async Task<RawClient> ViaProxyAsync(string client)
         {
-            await using RawClient client = await server.ConnectAsync();
-            Assert.Equal(220, (await client.CommandAsync("XCLIENT ADDR=192.0.2.9")).Code);
-            Assert.Equal(221, (await client.CommandAsync("QUIT")).Code);
-            Assert.True(await client.IsClosedAsync());
+            RawClient raw = await server.ConnectAsync(readGreeting: false);
+            await raw.SendAsync($"PROXY TCP4 {client} 203.0.113.7 35646 25\r\n");
+            return raw;
         }
+
+        await using RawClient first = await ViaProxyAsync("198.51.100.1");
+        Assert.Equal(220, (await first.ReadReplyAsync()).Code);
+        await using RawClient second = await ViaProxyAsync("198.51.100.2");
+        Assert.Equal(220, (await second.ReadReplyAsync()).Code);
+        await using RawClient again = await ViaProxyAsync("198.51.100.1");
+        Assert.Equal("421 4.7.0 mx.test Error: too many connections from 198.51.100.1", (await again.ReadReplyAsync()).Line);
     }
 
     [Fact]
