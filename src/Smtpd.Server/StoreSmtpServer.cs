@@ -1,18 +1,19 @@
 using Microsoft.Extensions.Logging;
+using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
 
 /// <summary>
 /// The program's server: refuses recipients outside the <c>recipients</c> setting (550 5.1.1) and stores each message
-/// (<see cref="MessageStore"/>) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
-/// discarded, so is one with bare line endings under <c>bareLineEndings: reject</c> (550 5.5.2); a store that cannot
-/// write gives 451 4.3.0, so the client retries later.
+/// (<see cref="IDeliveryTarget"/>: the folder store or a JetStream stream) before it is acknowledged. A message over
+/// <c>size</c> is refused (552 5.3.4) and discarded, so is one with bare line endings under <c>bareLineEndings: reject</c>
+/// (550 5.5.2); a target that cannot take it gives 451 4.3.0, so the client retries later.
 /// </summary>
 /// <param name="options">The bound options.</param>
-/// <param name="store">The message store.</param>
+/// <param name="target">Where accepted messages go.</param>
 /// <param name="recipients">The recipient policy.</param>
 /// <param name="logger">The program's logger.</param>
-internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore store, RecipientPolicy recipients, ILogger<StoreSmtpServer> logger)
+internal sealed class StoreSmtpServer(SmtpServerOptions options, IDeliveryTarget target, RecipientPolicy recipients, ILogger<StoreSmtpServer> logger)
     : SmtpServer(options)
 {
     /// <inheritdoc/>
@@ -31,7 +32,7 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
         ArgumentNullException.ThrowIfNull(session);
         try
         {
-            string? id = await store.StoreAsync(message, session, Options.Name, cancellationToken);
+            string? id = await target.DeliverAsync(message, session, Options.Name, cancellationToken);
             if (id is null)
             {
                 // Over size: the program sets RejectOversized, so the library answers with its own 552 5.3.4 whatever
@@ -45,11 +46,11 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
         }
         catch (SmtpException ex)
         {
-            // The message is refused as a whole (bare line endings under "reject"): the store kept nothing, the reply is the exception's.
+            // The message is refused as a whole (bare line endings under "reject"): the target kept nothing, the reply is the exception's.
             LogMessage(session, message, null, "refused", ex.ResponseCode ?? 550);
             throw;
         }
-        catch (MessageStoreException ex)
+        catch (DeliveryException ex)
         {
             ServerLog.StoreFailed(logger, session.Id, ex.Message);
             LogMessage(session, message, null, "deferred", 451);
