@@ -38,15 +38,16 @@ public class SlowClientTests
     {
         await using TestServer server = await TestServer.StartAsync(o =>
         {
-            o.SocketTimeout = TimeSpan.FromSeconds(1);
+            o.SocketTimeout = TimeSpan.FromSeconds(3);
             o.HideEnhancedStatusCodes = false;
         });
         await using RawClient client = await server.ConnectAsync();
 
-        // One byte every 200 ms: each within the idle timeout, the line never complete.
-        (string? reply, TimeSpan after) = await TrickleAsync(client, "NOOP " + new string('x', 40), TimeSpan.FromMilliseconds(200));
+        // One byte every 200 ms: each well within the idle timeout (so that a pause of the shared machine does not end the
+        // connection as idle), the line never complete.
+        (string? reply, TimeSpan after) = await TrickleAsync(client, "NOOP " + new string('x', 50), TimeSpan.FromMilliseconds(200));
         Assert.Equal("421 4.4.2 Timeout - closing connection", reply);
-        Assert.InRange(after.TotalMilliseconds, 800, 4000);
+        Assert.InRange(after.TotalMilliseconds, 2800, 7000);
         Assert.True(await client.IsClosedAsync());
     }
 
