@@ -119,9 +119,7 @@ internal static class AuthCommand
     private static async ValueTask<Outcome> FailAsync(SmtpProtocol protocol, SaslStep step)
     {
         AuthExchange exchange = protocol.Auth!;
-        exchange.Mechanism = null;
-        SmtpAuthRequest? request = exchange.Request;
-        exchange.Request = null;
+        SmtpAuthRequest? request = exchange.End();
         string method = request?.Method ?? "";
         SmtpSession session = protocol.Session;
         SmtpServerOptions options = protocol.Options;
@@ -163,9 +161,7 @@ internal static class AuthCommand
     private static Outcome Finish(SmtpProtocol protocol, SaslStep step)
     {
         AuthExchange exchange = protocol.Auth!;
-        exchange.Mechanism = null;
-        SmtpAuthRequest? request = exchange.Request;
-        exchange.Request = null;
+        SmtpAuthRequest? request = exchange.End();
         string method = request?.Method ?? "";
         SmtpSession session = protocol.Session;
         AuthReplyTable replies = protocol.Endpoint.AuthReplies;

@@ -24,6 +24,15 @@ internal sealed class AuthExchange
     /// <summary>An exchange waits for the client's next line: the dispatcher hands every line to <see cref="AuthCommand.Continue"/>.</summary>
     public bool IsWaitingForClient => Mechanism is not null;
 
+    /// <summary>Ends the exchange in progress; returns what the client asked for in it, if it got that far.</summary>
+    public SmtpAuthRequest? End()
+    {
+        SmtpAuthRequest? request = Request;
+        Mechanism = null;
+        Request = null;
+        return request;
+    }
+
     /// <summary>Notes a 5xx refusal of <paramref name="request"/>; <see langword="true"/> when it is a new attempt (counted).</summary>
     public bool CountFailure(SmtpAuthRequest? request)
     {

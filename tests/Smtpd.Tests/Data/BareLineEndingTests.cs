@@ -23,19 +23,7 @@ public class BareLineEndingTests
         more?.Invoke(o);
     });
 
-    private static async Task<RawClient> OpenTransactionAsync(TestServer server, int recipients = 1)
-    {
-        RawClient client = await server.ConnectAsync();
-        Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
-        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c>")).Code);
-        for (int i = 0; i < recipients; i++)
-        {
-            Assert.Equal(250, (await client.CommandAsync($"RCPT TO:<r{i}@b.c>")).Code);
-        }
-
-        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
-        return client;
-    }
+    private static Task<RawClient> OpenTransactionAsync(TestServer server, int recipients = 1) => DataTests.OpenTransaction(server, recipients);
 
     [Fact]
     public async Task Accept_keeps_bare_line_endings_as_sent()

@@ -45,6 +45,9 @@ public partial class TelemetryDocumentationTests
             o.Certificate = TestPki.Shared.Server;
             o.AuthMethods = [SmtpAuthMethods.Plain];
             o.OnAuth = new SmtpPasswordAuthenticator(new Dictionary<string, string> { [AuthServer.User] = AuthServer.Password }).AuthenticateAsync;
+            o.MaxAuthFailuresPerClient = 1;
+            o.AuthFailureDelay = TimeSpan.Zero;
+            o.AllowInsecureAuth = true;
         }))
         {
             await using (var client = await TlsTestClient.ConnectAsync(server.EndPoint))
@@ -66,6 +69,15 @@ public partial class TelemetryDocumentationTests
                 }
 
                 Assert.Equal(221, (await client.CommandAsync("QUIT")).Code);
+            }
+
+            // A failure, then the per-address limit (smtpd.auth.rate_limited).
+            await using (var guesser = await server.ConnectAsync())
+            {
+                await guesser.CommandAsync("EHLO x");
+                Assert.Equal(535, (await guesser.CommandAsync("AUTH PLAIN " + AuthServer.Base64($"\0{AuthServer.User}\0wrong"))).Code);
+                Assert.Equal(454, (await guesser.CommandAsync("AUTH PLAIN " + AuthServer.PlainToken)).Code);
+                Assert.Equal(221, (await guesser.CommandAsync("QUIT")).Code);
             }
 
             await Connections.ConnectionManagementTests.WaitUntil(() => measured.ContainsKey("smtpd.connection.duration") && server.Server.ConnectionCount == 0);
