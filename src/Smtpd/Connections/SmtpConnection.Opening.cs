@@ -17,7 +17,7 @@ internal sealed partial class SmtpConnection
         _hasClientSlot = true;
         if (!server.Connections.TryAcquireClientSlot())
         {
-            server.Metrics.ConnectionRefused("max_clients");
+            server.Metrics.ConnectionRefused("max_clients", _session);
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connected clients");
             protocol.Replies.Write(replies.TooManyClients);
             await protocol.Replies.FlushAsync();
@@ -29,7 +29,7 @@ internal sealed partial class SmtpConnection
         _countedPerAddress = !(_trust.XClient || _trust.XForward) && server.Connections.TryAcquireClientAddress(_trust.Peer);
         if (!_countedPerAddress && !(_trust.XClient || _trust.XForward))
         {
-            server.Metrics.ConnectionRefused("max_connections_per_client");
+            server.Metrics.ConnectionRefused("max_connections_per_client", _session);
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connections from this address");
             protocol.Replies.WriteLine(421, "4.7.0", $"{options.Name} Error: too many connections from {_session.RemoteAddress}");
             await protocol.Replies.FlushAsync();
@@ -53,7 +53,7 @@ internal sealed partial class SmtpConnection
         if (!connect.IsAccepted)
         {
             protocol.Replies.WriteResult(connect, enhanced: false);
-            server.Metrics.ConnectionRefused("connect_handler");
+            server.Metrics.ConnectionRefused("connect_handler", _session);
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, $"connect handler: {connect.Code} {connect.Message}");
             await protocol.Replies.FlushAsync();
             return false;
@@ -71,7 +71,7 @@ internal sealed partial class SmtpConnection
             if (!early.IsCanceled && !early.Buffer.IsEmpty)
             {
                 protocol.Replies.Write(SmtpProtocol.IsGreeting(GreetingPause.FirstCommand(early.Buffer)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
-                server.Metrics.ConnectionRefused("early_talker");
+                server.Metrics.ConnectionRefused("early_talker", _session);
                 SmtpLog.ClientMisbehaved(_logger, _session.Id, "client talked before the greeting");
                 _transport.Reader.AdvanceTo(early.Buffer.End);
                 await protocol.Replies.FlushAsync();

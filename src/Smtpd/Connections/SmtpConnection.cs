@@ -30,13 +30,18 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     private GreetingPause? _pause;
     private Activity? _sessionActivity;
     private int _lineStart;
+    private TagList _metricTags;
+    private bool _countedActive;
 
     public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
     {
         _endpoint = endpoint;
         _transport = new ConnectionTransport(socket, stream, endpoint.Server.SocketTimeoutMs);
         _logger = endpoint.Server.Logger;
-        _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn);
+        _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn)
+        {
+            NetworkTransport = socket is null ? null : socket.AddressFamily == AddressFamily.Unix ? "unix" : "tcp",
+        };
         if (remote is not null)
         {
             _session.RemoteAddress = IpText.Normalize(remote.Address);
@@ -87,7 +92,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 
             if (!_ignored)
             {
-                server.Metrics.ConnectionOpened();
+                _countedActive = server.Metrics.ConnectionOpened(_session, out _metricTags);
                 _sessionActivity = SmtpActivities.StartSession(_session);
             }
 
@@ -392,8 +397,8 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         _session.CurrentTransaction?.EndActivity("aborted");
         if (!_ignored)
         {
-            server.Metrics.ConnectionClosed(_startTimestamp);
-            _sessionActivity?.SetTag("smtpd.transactions", _session.Transaction - 1);
+            server.Metrics.ConnectionClosed(_startTimestamp, _countedActive, _metricTags);
+            _sessionActivity?.SetTag("smtpd.session.transaction_count", _session.Transaction - 1);
             _sessionActivity?.Dispose();
             SmtpLog.Disconnected(_logger, _session.Id, _session.ClientHostname, _session.RemoteAddress, _session.Transaction - 1,
                 (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);

@@ -84,7 +84,7 @@ internal sealed class Listener
                 return true;
         }
 
-        server.Metrics.ConnectionRefused("descriptor_limit");
+        server.Metrics.ConnectionRefused("descriptor_limit", session: null);
         try
         {
             if (_endpoint.TlsMode != SmtpTlsMode.Implicit)

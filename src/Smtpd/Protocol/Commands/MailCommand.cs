@@ -129,7 +129,7 @@ internal static class MailCommand
             return protocol.Replies.WriteResult(result);
         }
 
-        protocol.Transaction.Begin(sender, lineLength, SmtpActivities.StartTransaction(protocol.Session, sender.Address));
+        protocol.Transaction.Begin(sender, lineLength, SmtpActivities.StartTransaction(protocol.Session, sender.Address, protocol.Options.TraceSenderAddress));
         protocol.Replies.Write(protocol.Endpoint.Replies.MailAccepted);
         return Outcome.Continue;
     }
