@@ -37,7 +37,8 @@ internal static class DeliveryServiceCollectionExtensions
             return;
         }
 
-        SmtpServerOptions options = services.GetRequiredService<IOptions<SmtpServerOptions>>().Value;
+        // The instance the server is created from (the options of the unnamed server, as the hosting package reads them).
+        SmtpServerOptions options = services.GetRequiredService<IOptionsMonitor<SmtpServerOptions>>().Get(Options.DefaultName);
         if (!sizeIsSet)
         {
             options.Size = Math.Min(options.Size, limit);
