@@ -36,11 +36,13 @@ internal static class Program
         }
 
         IHost host;
+        bool sizeIsSet;
         try
         {
             IConfigurationRoot configuration = ServerConfiguration.Build(args);
             ServerSettings settings = ServerSettings.Read(configuration);
             host = BuildHost(configuration, settings);
+            sizeIsSet = configuration["size"] is not null;
         }
         catch (SmtpConfigurationException ex)
         {
@@ -49,7 +51,7 @@ internal static class Program
 
         try
         {
-            return await RunAsync(host);
+            return await RunAsync(host, sizeIsSet);
         }
         finally
         {
@@ -83,6 +85,9 @@ internal static class Program
         }
 
         builder.Services.AddSingleton(settings.Recipients);
+
+        // Registered before AddSmtpServer binds the settings, so that every setting replaces them.
+        builder.Services.Configure<SmtpServerOptions>(ServerDefaults.Apply);
         builder.Services.AddSmtpServer<StoreSmtpServer>(ServerSettings.LibrarySettings(configuration), options =>
         {
             // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.
@@ -150,12 +155,12 @@ internal static class Program
         }
     }
 
-    private static async Task<int> RunAsync(IHost host)
+    private static async Task<int> RunAsync(IHost host, bool sizeIsSet)
     {
         try
         {
             // The target first (folders made, or NATS connected and the stream checked): the server's options depend on it.
-            await host.Services.PrepareDeliveryAsync(CancellationToken.None);
+            await host.Services.PrepareDeliveryAsync(sizeIsSet, CancellationToken.None);
             await host.StartAsync();
         }
         catch (Exception ex) when (ex is SmtpConfigurationException or IOException or ArgumentException or OptionsValidationException)

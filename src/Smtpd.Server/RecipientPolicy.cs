@@ -5,13 +5,15 @@ namespace Smtpd.Server;
 
 /// <summary>
 /// The <c>recipients</c> setting: whole addresses (<c>user@domain</c>) and domains (<c>@domain</c>, that exact domain,
-/// no subdomains), compared case-insensitively. Without entries every recipient is accepted.
+/// no subdomains), compared case-insensitively. Without entries every recipient is accepted. The reserved mailbox
+/// <c>postmaster</c> is always accepted (RFC 5321 §4.5.1): without a domain, and at every domain an entry names.
 /// </summary>
 internal sealed class RecipientPolicy
 {
     private static readonly IdnMapping Idn = new() { AllowUnassigned = true };
     private readonly HashSet<string> _addresses = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _domains = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _servedDomains = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Builds the policy from the setting's entries.</summary>
     /// <param name="entries">The entries.</param>
@@ -30,6 +32,7 @@ internal sealed class RecipientPolicy
 
             // Received addresses carry Unicode domains (the parser decodes IDNA): compare in that form.
             domain = ToUnicode(domain, entry, settingPath);
+            _servedDomains.Add(domain);
             if (at == 0)
             {
                 _domains.Add(domain);
@@ -54,8 +57,18 @@ internal sealed class RecipientPolicy
         }
 
         int at = address.LastIndexOf('@');
-        return at >= 0 && _domains.GetAlternateLookup<ReadOnlySpan<char>>().Contains(address.AsSpan(at + 1));
+        if (at < 0)
+        {
+            // The parser lets only "postmaster" through without a domain.
+            return address.Equals(Postmaster, StringComparison.OrdinalIgnoreCase);
+        }
+
+        ReadOnlySpan<char> domain = address.AsSpan(at + 1);
+        return _domains.GetAlternateLookup<ReadOnlySpan<char>>().Contains(domain)
+            || (address.AsSpan(0, at).Equals(Postmaster, StringComparison.OrdinalIgnoreCase) && _servedDomains.GetAlternateLookup<ReadOnlySpan<char>>().Contains(domain));
     }
+
+    private const string Postmaster = "postmaster";
 
     private static string ToUnicode(string domain, string entry, string settingPath)
     {

@@ -21,8 +21,9 @@ internal sealed record SettingDescription(string Name, string Value, string Defa
 /// <summary>
 /// Every setting the program knows: its own (<see cref="ServerSettings.ProgramSettings"/>), then every library option the
 /// configuration binder accepts (<see cref="SmtpServerConfiguration.IsSetting"/>), found by reflection on
-/// <see cref="SmtpServerOptions"/> with the type and default of a new options object and the first sentence of its
-/// XML documentation (<c>Smtpd.xml</c>, shipped beside the program). Nothing here is a hand-kept list of options.
+/// <see cref="SmtpServerOptions"/> with the type and default of a new options object (with the program's own defaults,
+/// <see cref="ServerDefaults"/>) and the first sentence of its XML documentation (<c>Smtpd.xml</c>, shipped beside the
+/// program). Nothing here is a hand-kept list of options.
 /// </summary>
 internal static partial class SettingCatalog
 {
@@ -44,6 +45,7 @@ internal static partial class SettingCatalog
         var settings = new List<SettingDescription>(ServerSettings.ProgramSettings);
         Dictionary<string, string> docs = ReadDocumentation(typeof(SmtpServerOptions).Assembly);
         var defaults = new SmtpServerOptions();
+        ServerDefaults.Apply(defaults);
         foreach (PropertyInfo property in typeof(SmtpServerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase))
         {
             string name = char.ToLowerInvariant(property.Name[0]) + property.Name[1..];
@@ -67,6 +69,7 @@ internal static partial class SettingCatalog
         _ when name is "key" or "cert" => ("PEM-FILE", "none: a self-signed certificate is generated"),
         _ when name is "ca" => ("PEM-FILE,...", "none"),
         _ when name is "sniOptions" => ("{NAME:{key,cert}}", "none"),
+        _ when name is "maxConnectionsPerClient" => ("N", "half of maxClients, or of the connections the descriptor limit allows"),
         bool flag => ("BOOL", flag ? "true" : "false"),
         TimeSpan time => ("MS", time.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)),
         int or long => ("N", Convert.ToString(value, CultureInfo.InvariantCulture)!),

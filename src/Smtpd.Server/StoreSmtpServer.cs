@@ -5,8 +5,9 @@ namespace Smtpd.Server;
 
 /// <summary>
 /// The program's server: refuses recipients outside the <c>recipients</c> setting (550 5.1.1) and stores each message
-/// (<see cref="IDeliveryTarget"/>: the folder store or a JetStream stream) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
-/// discarded; a target that cannot take it gives 451 4.3.0, so the client retries later.
+/// (<see cref="IDeliveryTarget"/>: the folder store or a JetStream stream) before it is acknowledged. A message over
+/// <c>size</c> is refused (552 5.3.4) and discarded, so is one with bare line endings under <c>bareLineEndings: reject</c>
+/// (550 5.5.2); a target that cannot take it gives 451 4.3.0, so the client retries later.
 /// </summary>
 /// <param name="options">The bound options.</param>
 /// <param name="target">Where accepted messages go.</param>
@@ -42,6 +43,12 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, IDeliveryTarget
 
             LogMessage(session, message, id, "accepted", 250);
             return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);
+        }
+        catch (SmtpException ex)
+        {
+            // The message is refused as a whole (bare line endings under "reject"): the target kept nothing, the reply is the exception's.
+            LogMessage(session, message, null, "refused", ex.ResponseCode ?? 550);
+            throw;
         }
         catch (DeliveryException ex)
         {

@@ -121,7 +121,11 @@ public sealed partial class SmtpServerOptions
     /// <summary>Maximum length of a command line in bytes, without the line ending; longer gets <c>421 Error: Command line too long</c>. Default 16384.</summary>
     public int MaxCommandLength { get; set; } = 16384;
 
-    /// <summary>Maximum recipients per transaction; the next gets <c>452 4.5.3 Error: too many recipients</c>. 0 means no limit.</summary>
+    /// <summary>
+    /// Maximum recipients per transaction; the next gets <c>452 4.5.3 Error: too many recipients</c>. 0 (the default, as the
+    /// reference) means no limit: then only <see cref="MaxEnvelopeSize"/> bounds a transaction. An Internet-facing server
+    /// should set one (Postfix and the server program use 1,000).
+    /// </summary>
     public int MaxRecipients { get; set; }
 
     /// <summary>
@@ -135,6 +139,22 @@ public sealed partial class SmtpServerOptions
 
     /// <summary>Only check the structure of addresses (brackets, one <c>@</c>, no control characters); skip the length, dot and domain rules.</summary>
     public bool LenientAddressParsing { get; set; }
+
+    /// <summary>
+    /// <c>MAIL FROM</c> parameters the application handles itself (case-insensitive names such as <c>X-CAMPAIGN</c>):
+    /// accepted without checks and passed on in <see cref="SmtpAddress.Args"/>. Any other parameter Smtpd does not
+    /// support on the connection gets <c>555 5.5.4</c> (RFC 5321 §4.1.1.11): an unknown one, or one of an extension that
+    /// is not advertised (<c>RET</c>/<c>ENVID</c> while <see cref="HideDsn"/>, <c>AUTH=</c> without AUTH,
+    /// <c>BODY=BINARYMIME</c> without BINARYMIME). Listing such a name here passes it on unchecked. Default empty.
+    /// </summary>
+    public IList<string> AdditionalMailParameters { get; set; } = [];
+
+    /// <summary>
+    /// <c>RCPT TO</c> parameters the application handles itself, as <see cref="AdditionalMailParameters"/>: any other
+    /// parameter Smtpd does not support on the connection (an unknown one, <c>NOTIFY</c>/<c>ORCPT</c> while
+    /// <see cref="HideDsn"/>) gets <c>555 5.5.4</c>. Default empty.
+    /// </summary>
+    public IList<string> AdditionalRcptParameters { get; set; } = [];
 
     /// <summary>Called once a client is connected, before the greeting. Reject to refuse the client (the reply is sent and the connection closed).</summary>
     public Func<SmtpSession, CancellationToken, ValueTask<SmtpResult>>? OnConnect { get; set; }
@@ -169,6 +189,8 @@ public sealed partial class SmtpServerOptions
         var copy = (SmtpServerOptions)MemberwiseClone();
         copy.DisabledCommands = [.. DisabledCommands];
         copy.AuthMethods = [.. AuthMethods];
+        copy.AdditionalMailParameters = [.. AdditionalMailParameters];
+        copy.AdditionalRcptParameters = [.. AdditionalRcptParameters];
         CloneTls(copy);
         CloneProxy(copy);
         return copy;
@@ -209,8 +231,11 @@ public sealed partial class SmtpServerOptions
 
         ArgumentNullException.ThrowIfNull(DisabledCommands);
         ArgumentNullException.ThrowIfNull(AuthMethods);
+        ArgumentNullException.ThrowIfNull(AdditionalMailParameters);
+        ArgumentNullException.ThrowIfNull(AdditionalRcptParameters);
         ArgumentNullException.ThrowIfNull(HeloResponse);
         ValidateTls();
         ValidateProxy();
+        ValidateLimits();
     }
 }

@@ -62,8 +62,10 @@ internal static class ServerOptionSettings
                 // The binder would add to the default list (authMethods: LOGIN, PLAIN) instead of replacing it.
                 handRead[property.Name] = (setting, options) => property.SetValue(options, SettingValues.ReadList(setting));
             }
-            else if (type == typeof(string) || type == typeof(bool) || type == typeof(int) || type == typeof(long) || type.IsEnum)
+            else if ((Nullable.GetUnderlyingType(type) ?? type) is var plain
+                && (plain == typeof(string) || plain == typeof(bool) || plain == typeof(int) || plain == typeof(long) || plain.IsEnum))
             {
+                // A nullable option (maxConnectionsPerClient: null is a computed default) takes a value of its type.
                 bound[property.Name] = type;
             }
         }

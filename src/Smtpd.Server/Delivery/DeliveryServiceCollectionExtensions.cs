@@ -19,11 +19,16 @@ internal static class DeliveryServiceCollectionExtensions
 
     /// <summary>
     /// Prepares the target (<see cref="IDeliveryTarget.PrepareAsync"/>), then fits <c>size</c> to what it takes: with no
-    /// <c>size</c> set, its limit becomes the advertised SIZE; a larger <c>size</c> is a configuration error. Runs before
-    /// the host starts, so the server is created with the fitted options.
+    /// <c>size</c> set, the smaller of the program's default (<see cref="ServerDefaults.Size"/>) and the target's limit
+    /// becomes the advertised SIZE; an explicit <c>0</c> (no limit) becomes the target's limit, as a message can never be
+    /// larger; a larger explicit <c>size</c> is a configuration error. Runs before the host starts, so the server is
+    /// created with the fitted options.
     /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="sizeIsSet">The operator set <c>size</c> (file, environment or command line).</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <exception cref="SmtpConfigurationException">The target is unusable, or <c>size</c> is more than it takes.</exception>
-    public static async Task PrepareDeliveryAsync(this IServiceProvider services, CancellationToken cancellationToken)
+    public static async Task PrepareDeliveryAsync(this IServiceProvider services, bool sizeIsSet, CancellationToken cancellationToken)
     {
         IDeliveryTarget target = services.GetRequiredService<IDeliveryTarget>();
         await target.PrepareAsync(cancellationToken);
@@ -32,8 +37,13 @@ internal static class DeliveryServiceCollectionExtensions
             return;
         }
 
-        SmtpServerOptions options = services.GetRequiredService<IOptions<SmtpServerOptions>>().Value;
-        if (options.Size == 0)
+        // The instance the server is created from (the options of the unnamed server, as the hosting package reads them).
+        SmtpServerOptions options = services.GetRequiredService<IOptionsMonitor<SmtpServerOptions>>().Get(Options.DefaultName);
+        if (!sizeIsSet)
+        {
+            options.Size = Math.Min(options.Size, limit);
+        }
+        else if (options.Size == 0)
         {
             options.Size = limit;
         }

@@ -3,23 +3,7 @@ using System.Text;
 
 namespace Smtpd;
 
-/// <summary>The AUTH state of a connection: the exchange in progress (one mechanism at a time) and the refusals so far.</summary>
-internal sealed class AuthExchange
-{
-    /// <summary>The mechanism of the exchange in progress, or <see langword="null"/>.</summary>
-    public SaslServerMechanism? Mechanism { get; set; }
-
-    /// <summary>What the client asked for in this exchange (for the log and the metric).</summary>
-    public SmtpAuthRequest? Request { get; set; }
-
-    /// <summary>Refusals with a 5xx code on this connection.</summary>
-    public int Failures { get; set; }
-
-    /// <summary>An exchange waits for the client's next line: the dispatcher hands every line to <see cref="AuthCommand.Continue"/>.</summary>
-    public bool IsWaitingForClient => Mechanism is not null;
-}
-
-/// <summary>AUTH (RFC 4954): gatekeeping, the SASL exchange with one <see cref="SaslServerMechanism"/> at a time, and the failure limit.</summary>
+/// <summary>AUTH (RFC 4954): gatekeeping (the per-address failure limit included), the SASL exchange with one <see cref="SaslServerMechanism"/> at a time, and the failure policy.</summary>
 internal static class AuthCommand
 {
     /// <summary>The AUTH command, after the dispatcher's checks (HELO first, counters).</summary>
@@ -34,6 +18,13 @@ internal static class AuthCommand
         if (protocol.Session.User is not null)
         {
             return protocol.Reply(replies.NoIdentityChanges);
+        }
+
+        // An address that failed too often is refused before any credentials are looked at.
+        if (protocol.Server.AuthFailures.IsLimited(protocol.Session.RemoteAddress, Environment.TickCount64))
+        {
+            protocol.Server.Metrics.AuthRateLimited();
+            return protocol.Reply(454, "4.7.0", AuthReplyTable.RateLimitedText(protocol.Session.RemoteAddress));
         }
 
         string[] words = Encoding.UTF8.GetString(command.Arguments).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -112,9 +103,49 @@ internal static class AuthCommand
                 return new(Outcome.Continue);
             case SaslStepKind.Authenticate:
                 return AuthenticateAsync(protocol, step.Request!);
+            case SaslStepKind.Failed when step.Code >= 500:
+                return FailAsync(protocol, step);
             default:
                 return new(Finish(protocol, step));
         }
+    }
+
+    /// <summary>
+    /// A refusal with a 5xx code: counted per attempt (<see cref="AuthExchange.CountFailure"/>) on the connection and for
+    /// the client's address, logged at Warning whatever else is logged, answered after the growing pause of
+    /// <see cref="SmtpServerOptions.AuthFailureDelay"/>, and followed by <c>421</c> once the connection's limit is reached.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<Outcome> FailAsync(SmtpProtocol protocol, SaslStep step)
+    {
+        AuthExchange exchange = protocol.Auth!;
+        SmtpAuthRequest? request = exchange.End();
+        string method = request?.Method ?? "";
+        SmtpSession session = protocol.Session;
+        SmtpServerOptions options = protocol.Options;
+        protocol.Server.Metrics.AuthAttempt(method, success: false);
+        bool counted = exchange.CountFailure(request);
+        SmtpLog.AuthFailed(protocol.Logger, session.Id, session.RemoteAddress, request?.Username ?? "", method, step.Code, exchange.Failures);
+        if (counted && protocol.Server.AuthFailures.Record(session.RemoteAddress, Environment.TickCount64))
+        {
+            SmtpLog.AuthRateLimited(protocol.Logger, session.Id, session.RemoteAddress, options.MaxAuthFailuresPerClient, options.AuthFailureWindow.TotalSeconds);
+        }
+
+        if (options.AuthFailureDelay > TimeSpan.Zero)
+        {
+            // The pause grows with the refusals on this connection; wrong user names and wrong passwords wait alike.
+            await Task.Delay(options.AuthFailureDelay * Math.Min(exchange.Failures, 10), protocol.Transport.Aborted);
+        }
+
+        Outcome outcome = protocol.Replies.WriteResult(SmtpResult.Reject(step.Code, step.Text!, step.EnhancedCode));
+        if (options.MaxAuthFailures > 0 && exchange.Failures >= options.MaxAuthFailures)
+        {
+            SmtpLog.TooManyAuthFailures(protocol.Logger, session.Id, session.RemoteAddress, exchange.Failures);
+            protocol.Replies.Write(protocol.Endpoint.AuthReplies.TooManyFailures);
+            return Outcome.Close;
+        }
+
+        return outcome;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -130,38 +161,23 @@ internal static class AuthCommand
     private static Outcome Finish(SmtpProtocol protocol, SaslStep step)
     {
         AuthExchange exchange = protocol.Auth!;
-        exchange.Mechanism = null;
-        SmtpAuthRequest? request = exchange.Request;
-        exchange.Request = null;
+        SmtpAuthRequest? request = exchange.End();
         string method = request?.Method ?? "";
         SmtpSession session = protocol.Session;
         AuthReplyTable replies = protocol.Endpoint.AuthReplies;
         switch (step.Kind)
         {
             case SaslStepKind.Succeeded:
+                exchange.ClearAttempt();
                 session.User = step.User;
                 protocol.Server.Metrics.AuthAttempt(method, success: true);
                 SmtpLog.AuthSucceeded(protocol.Logger, session.Id, session.RemoteAddress, request?.Username ?? "", method);
                 protocol.Replies.Write(replies.Succeeded);
                 return Outcome.Continue;
             case SaslStepKind.Failed:
-                Outcome outcome = protocol.Replies.WriteResult(SmtpResult.Reject(step.Code, step.Text!, step.EnhancedCode));
+                // A temporary (4xx) refusal: the 5xx ones take FailAsync.
                 protocol.Server.Metrics.AuthAttempt(method, success: false);
-                if (step.Code < 500)
-                {
-                    return outcome;
-                }
-
-                int failures = ++exchange.Failures;
-                SmtpLog.AuthFailed(protocol.Logger, session.Id, session.RemoteAddress, request?.Username ?? "", method, step.Code, failures);
-                if (protocol.Options.MaxAuthFailures > 0 && failures >= protocol.Options.MaxAuthFailures)
-                {
-                    SmtpLog.TooManyAuthFailures(protocol.Logger, session.Id, session.RemoteAddress, failures);
-                    protocol.Replies.Write(replies.TooManyFailures);
-                    return Outcome.Close;
-                }
-
-                return outcome;
+                return protocol.Replies.WriteResult(SmtpResult.Reject(step.Code, step.Text!, step.EnhancedCode));
             case SaslStepKind.Aborted:
                 protocol.Replies.Write(replies.Aborted);
                 return Outcome.Continue;

@@ -15,6 +15,9 @@ internal sealed class AuthReplyTable
         TooManyFailures = replies.E(421, "4.7.0", "Error: too many failed authentication attempts");
     }
 
+    /// <summary>The refusal of AUTH to an address that failed too often (<see cref="SmtpServerOptions.MaxAuthFailuresPerClient"/>); the address varies, so it is formatted.</summary>
+    public static string RateLimitedText(System.Net.IPAddress client) => $"Error: too many failed authentications from {client}, try again later";
+
     /// <summary><c>334 </c> with the trailing space of RFC 4954 (an empty challenge).</summary>
     public static byte[] EmptyChallenge { get; } = "334 \r\n"u8.ToArray();
 

@@ -14,4 +14,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(62, LogLevel.Warning, "[{SessionId}] Closing {RemoteAddress} after {Failures} failed authentications")]
     public static partial void TooManyAuthFailures(ILogger logger, string sessionId, IPAddress remoteAddress, int failures);
+
+    [LoggerMessage(63, LogLevel.Warning, "[{SessionId}] {RemoteAddress} failed to authenticate {Failures} times within {WindowSeconds} s: its AUTH commands are refused until the window has passed")]
+    public static partial void AuthRateLimited(ILogger logger, string sessionId, IPAddress remoteAddress, int failures, double windowSeconds);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -8,7 +7,7 @@ namespace Smtpd;
 /// Serves every mechanism from a user name → password map, as an AUTH handler: PLAIN, LOGIN and CRAM-MD5 check the
 /// password; XOAUTH2 and OAUTHBEARER take the password as the access token (a refused token gets the error JSON with a
 /// <c>status</c>: Google's <c>401</c> for XOAUTH2, <c>invalid_token</c> for OAUTHBEARER); SCRAM-SHA-256 derives the user's salted
-/// credentials from the password (4096 iterations, a random salt per user, computed once); <c>XCLIENT LOGIN=</c> accepts
+/// credentials from the password (4096 iterations, a random salt per user, computed for every user at the first SCRAM request); <c>XCLIENT LOGIN=</c> accepts
 /// a listed name. Secrets are compared in constant time; an unknown user costs about as much as a wrong password and,
 /// for SCRAM, gets a stable decoy salt, so the replies do not tell which users exist. The authenticated user object is
 /// the user name as listed. A client may not ask to act as someone else (an authorization identity other than its own
@@ -23,7 +22,7 @@ namespace Smtpd;
 public sealed class SmtpPasswordAuthenticator
 {
     private readonly Dictionary<string, User> _users;
-    private readonly ConcurrentDictionary<string, ScramSha256Credentials> _scram;
+    private readonly Lazy<Dictionary<string, ScramSha256Credentials>> _scram;
     private readonly byte[] _decoyKey = RandomNumberGenerator.GetBytes(32);
     private readonly string _decoyPassword = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
 
@@ -49,7 +48,10 @@ public sealed class SmtpPasswordAuthenticator
             }
         }
 
-        _scram = new ConcurrentDictionary<string, ScramSha256Credentials>(comparer);
+        // Every user's SCRAM credentials are derived together, at the first SCRAM request whoever it names: deriving one
+        // user's on its first request would make that first request slower for a user who exists than for one who does not.
+        _scram = new Lazy<Dictionary<string, ScramSha256Credentials>>(
+            () => _users.Values.ToDictionary(u => u.Name, u => ScramSha256Credentials.Derive(u.Password), comparer), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The number of users.</summary>
@@ -85,7 +87,8 @@ public sealed class SmtpPasswordAuthenticator
                     return SmtpAuthResult.Failure();
                 }
 
-                return SmtpAuthResult.Scram(known ? _scram.GetOrAdd(name, static (_, password) => ScramSha256Credentials.Derive(password), user.Password) : Decoy(name), name);
+                Dictionary<string, ScramSha256Credentials> scram = _scram.Value;
+                return SmtpAuthResult.Scram(known ? scram[name] : Decoy(name), name);
             default:
                 // An unknown user is checked against a random password, so both refusals take the same work.
                 bool valid = request.ValidatePassword(known ? user.Password : _decoyPassword);

@@ -40,7 +40,10 @@ public sealed partial class SmtpServerOptions
     /// <summary>
     /// Refused authentications allowed per connection. Each is answered as usual (<c>535</c>); the one that reaches the
     /// limit is followed by <c>421 4.7.0 Error: too many failed authentication attempts</c> and the connection closes.
-    /// Only refusals with a 5xx code count (not aborts, syntax errors or temporary 4xx failures). Default 3; 0 disables the limit.
+    /// Only refusals with a 5xx code count (not aborts, syntax errors or temporary 4xx failures), and one secret tried
+    /// over several mechanisms counts once: a refusal for the user name of the refusal before, with a mechanism not yet
+    /// tried for it, and a secret that matches the earlier one wherever both can be compared (clients such as MailKit
+    /// try each advertised mechanism in turn with the same password). Default 3; 0 disables the limit.
     /// </summary>
     public int MaxAuthFailures
     {
@@ -51,6 +54,25 @@ public sealed partial class SmtpServerOptions
             _maxAuthFailures = value;
         }
     }
+
+    /// <summary>
+    /// Failed authentications allowed from one client address within <see cref="AuthFailureWindow"/>, across connections
+    /// (IPv6 clients count by their /64 network). Once an address has failed this often, its AUTH commands get
+    /// <c>454 4.7.0 Error: too many failed authentications from &lt;address&gt;, try again later</c>, without a look at
+    /// the credentials, until the window that its first failure opened has passed. One mistyped secret that a client
+    /// tries over several mechanisms counts once (see <see cref="MaxAuthFailures"/>). Default 10; 0 disables the limit.
+    /// </summary>
+    public int MaxAuthFailuresPerClient { get; set; } = 10;
+
+    /// <summary>The window of <see cref="MaxAuthFailuresPerClient"/>, opened by an address's first failure. Default 5 minutes.</summary>
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The pause before the reply to a failed authentication, growing with each failure on the connection: this times the
+    /// number of failures so far, at most ten times this (1 s, 2 s, 3 s, … by default). It makes guessing over one
+    /// connection slow; wrong user names and wrong passwords wait alike. Default 1 s; zero answers at once.
+    /// </summary>
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Checks an authentication attempt: return <see cref="SmtpAuthResult.Success(object)"/> with the user object (it

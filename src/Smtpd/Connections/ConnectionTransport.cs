@@ -98,11 +98,11 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
         }
     }
 
-    /// <summary>Reads more input inside a message (or while closing), bounded by the socket timeout; a timeout or abort fails the read.</summary>
+    /// <summary>Reads more input inside a message, bounded by <paramref name="timeoutMs"/> (at most the socket timeout); a timeout or abort fails the read.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public async ValueTask<ReadResult> ReadAsync(long timeoutMs, CancellationToken cancellationToken)
     {
-        Timeouts.Arm(TimeoutAction.WakeRead, _timeoutMs);
+        Timeouts.Arm(TimeoutAction.WakeRead, Math.Min(timeoutMs, _timeoutMs));
         ReadResult result;
         try
         {
@@ -115,7 +115,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
 
         if (result.IsCanceled)
         {
-            throw new IOException(Timeouts.TimedOut ? "The client sent nothing within the socket timeout." : "The connection is closing.");
+            throw new IOException(Timeouts.TimedOut ? "The client did not send in time." : "The connection is closing.");
         }
 
         return result;

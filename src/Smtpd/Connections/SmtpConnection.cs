@@ -16,7 +16,7 @@ namespace Smtpd;
 /// flush once per pipelined group, receive a message, upgrade to TLS, close.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync disposes the transport when it ends; the connection has no other owner.")]
-internal sealed class SmtpConnection : IThreadPoolWorkItem
+internal sealed partial class SmtpConnection : IThreadPoolWorkItem
 {
     private readonly EndpointContext _endpoint;
     private readonly ConnectionTransport _transport;
@@ -26,8 +26,10 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private bool _ignored;
     private ForwardingTrust _trust;
     private bool _hasClientSlot;
+    private bool _countedPerAddress;
     private GreetingPause? _pause;
     private Activity? _sessionActivity;
+    private int _lineStart;
     private TagList _metricTags;
     private bool _countedActive;
 
@@ -120,7 +122,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
                         await protocol.Replies.FlushAsync();
                     }
 
-                    if (timeouts.ArmForCommand(server.SocketTimeoutMs))
+                    if (timeouts.ArmForCommand(CommandWaitMs()))
                     {
                         timeouts.Disarm();
                         await ReplyAndCloseAsync(protocol, _endpoint.Replies.ShuttingDown);
@@ -184,7 +186,11 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         {
             if (_transport.Timeouts.TimedOut)
             {
-                if (!_ignored)
+                if (!_ignored && _lineStart != 0)
+                {
+                    SmtpLog.CommandTimedOut(_logger, _session.Id, _endpoint.Server.CommandTimeoutMs, _session.RemoteAddress);
+                }
+                else if (!_ignored)
                 {
                     SmtpLog.TimedOut(_logger, _session.Id, _transport.TimeoutMs, _session.RemoteAddress);
                 }
@@ -210,6 +216,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         bool tooLong = false;
         while (outcome == Outcome.Continue && CommandLine.TrySplit(ref buffer, maxLength, out ReadOnlySequence<byte> line, out tooLong))
         {
+            _lineStart = 0;
             if (metrics.CommandDurationEnabled)
             {
                 long commandStart = Stopwatch.GetTimestamp();
@@ -269,8 +276,24 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             return false;
         }
 
+        // The rest of a partial line is awaited under the line's deadline, which runs from its first byte.
+        if (!buffer.IsEmpty && _lineStart == 0)
+        {
+            _lineStart = Environment.TickCount | 1;
+        }
+
         reader.AdvanceTo(buffer.Start, buffer.End);
         return true;
+    }
+
+    /// <summary>
+    /// How long to wait for input before the command loop reads again: the idle timeout for a new command line, the time
+    /// left until its deadline (<see cref="SmtpServerOptions.CommandTimeout"/>) for the rest of a partial one.
+    /// </summary>
+    private long CommandWaitMs()
+    {
+        ServerContext server = _endpoint.Server;
+        return _lineStart == 0 ? server.SocketTimeoutMs : Math.Clamp(server.CommandTimeoutMs - unchecked(Environment.TickCount - _lineStart), 1, server.SocketTimeoutMs);
     }
 
     /// <summary>
@@ -321,105 +344,6 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         return new SmtpProtocol(_endpoint, _session, _transport, handler, _logger, _ignored, _trust);
     }
 
-    /// <summary>Client slot, greeting pause, reverse DNS, connect handler, TLS before the greeting, early talkers, greeting.</summary>
-    private async ValueTask<bool> StartSessionAsync(SmtpProtocol protocol, bool handlerFailed)
-    {
-        ServerContext server = _endpoint.Server;
-        SmtpServerOptions options = _endpoint.Options;
-        ReplyTable replies = _endpoint.Replies;
-        _hasClientSlot = true;
-        if (!server.Connections.TryAcquireClientSlot())
-        {
-            server.Metrics.ConnectionRefused("max_clients", _session);
-            SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connected clients");
-            protocol.Replies.Write(replies.TooManyClients);
-            await protocol.Replies.FlushAsync();
-            return false;
-        }
-
-        if (handlerFailed)
-        {
-            protocol.Replies.WriteResult(HandlerInvoker.InternalError, enhanced: false);
-            await protocol.Replies.FlushAsync();
-            return false;
-        }
-
-        if (options.GreetingDelay > TimeSpan.Zero)
-        {
-            _pause = await GreetingPause.WaitAsync(_transport, options.GreetingDelay);
-        }
-
-        await ReverseLookup.ResolveAsync(_session, options, _transport, _logger);
-        SmtpResult connect = _ignored || !server.HasConnectHandler ? default : await protocol.Handlers.ConnectAsync();
-        if (!connect.IsAccepted)
-        {
-            protocol.Replies.WriteResult(connect, enhanced: false);
-            server.Metrics.ConnectionRefused("connect_handler", _session);
-            SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, $"connect handler: {connect.Code} {connect.Message}");
-            await protocol.Replies.FlushAsync();
-            return false;
-        }
-
-        if (!await SecureSessionAsync(protocol))
-        {
-            return false;
-        }
-
-        if (_pause is { HasInput: true })
-        {
-            ReadResult early = await _pause.TakeAsync();
-            _pause = null;
-            if (!early.IsCanceled && !early.Buffer.IsEmpty)
-            {
-                protocol.Replies.Write(SmtpProtocol.IsGreeting(GreetingPause.FirstCommand(early.Buffer)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
-                server.Metrics.ConnectionRefused("early_talker", _session);
-                SmtpLog.ClientMisbehaved(_logger, _session.Id, "client talked before the greeting");
-                _transport.Reader.AdvanceTo(early.Buffer.End);
-                await protocol.Replies.FlushAsync();
-                return false;
-            }
-
-            _transport.Reader.AdvanceTo(early.Buffer.Start, early.Buffer.End);
-            if (early.IsCompleted)
-            {
-                return false;
-            }
-        }
-
-        if (!_ignored)
-        {
-            SmtpLog.Connected(_logger, _session.Id, _session.ClientHostname, _session.RemoteAddress, _session.RemotePort, _session.LocalAddress, _session.LocalPort);
-        }
-
-        protocol.Replies.Write(replies.Greeting);
-        await protocol.Replies.FlushAsync();
-        return true;
-    }
-
-    /// <summary>After the connect handler, before the greeting: the delayed upgrade (<c>NeedsUpgrade</c>), then the secure handler for secure sessions.</summary>
-    private async ValueTask<bool> SecureSessionAsync(SmtpProtocol protocol)
-    {
-        SmtpServerOptions options = _endpoint.Options;
-        if (_endpoint.TlsMode == SmtpTlsMode.Implicit && options.NeedsUpgrade && !_session.Secure && !options.Secured)
-        {
-            if (!await TlsHandshake.RunAsync(_transport, _endpoint.Server, _session, _logger, await TakeEarlyBytesAsync(), startTls: false))
-            {
-                return false;
-            }
-
-            // Keep answering "You talk too soon" to what arrives inside TLS before the greeting.
-            _pause?.Restart();
-        }
-
-        if (!_session.Secure || await StartTlsCommand.AcceptsSecureSessionAsync(protocol, enhanced: false))
-        {
-            return true;
-        }
-
-        await CloseAsync();
-        return false;
-    }
-
     /// <summary>After STARTTLS's 220: the handshake, then the reset and the secure handler.</summary>
     private async ValueTask<bool> StartTlsAsync(SmtpProtocol protocol)
     {
@@ -435,22 +359,6 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
 
         await CloseAsync();
         return false;
-    }
-
-    /// <summary>Bytes the plaintext reader already took (during the greeting pause, or after the PROXY header): they open the TLS handshake.</summary>
-    private async ValueTask<byte[]?> TakeEarlyBytesAsync()
-    {
-        ReadResult result;
-        if (_pause is not null)
-        {
-            result = await _pause.TakeAsync();
-        }
-        else if (!_transport.Reader.TryRead(out result))
-        {
-            return null;
-        }
-
-        return _transport.TakeBuffered(result);
     }
 
     private async ValueTask ReplyAndCloseAsync(SmtpProtocol protocol, byte[] reply)
@@ -472,6 +380,12 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         {
             _hasClientSlot = false;
             _endpoint.Server.Connections.ReleaseClientSlot();
+        }
+
+        if (_countedPerAddress)
+        {
+            _countedPerAddress = false;
+            _endpoint.Server.Connections.ReleaseClientAddress(_trust.Peer);
         }
     }
 

@@ -12,7 +12,7 @@ namespace Smtpd;
 /// reads the next command while the handler waits in <see cref="ReadAsync"/> for the next chunk. Only one of the two
 /// reads the connection at a time; nothing is buffered here beyond the reader's own buffer.
 /// </summary>
-internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBodyReader
+internal sealed class ChunkBodyReader(ConnectionTransport transport, DataRate rate) : MessageBodyReader(transport, rate)
 {
     private readonly Lock _gate = new();
     private readonly HandoffSignal _chunkOffered = new();
@@ -160,10 +160,11 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBo
             await WaitForChunkAsync(wait, cancellationToken);
         }
 
-        ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
+        ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
         int count = (int)Math.Min(Math.Min(buffer.Length, Volatile.Read(ref _remaining)), input.Length);
         input.Slice(0, count).CopyTo(buffer.Span);
-        transport.Reader.AdvanceTo(input.GetPosition(count));
+        Transport.Reader.AdvanceTo(input.GetPosition(count));
+        CountInput(count);
         bool wake;
         lock (_gate)
         {
@@ -190,7 +191,7 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBo
     public override async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
         long unread = Unread;
-        await SkipAsync(transport, unread);
+        await SkipAsync(Transport, unread);
         lock (_gate)
         {
             _remaining = 0;
@@ -205,7 +206,7 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport) : MessageBo
     {
         while (count > 0)
         {
-            ReadResult result = await transport.ReadAsync(CancellationToken.None);
+            ReadResult result = await transport.ReadAsync(transport.TimeoutMs, CancellationToken.None);
             ReadOnlySequence<byte> input = result.Buffer;
             if (input.IsEmpty && result.IsCompleted)
             {

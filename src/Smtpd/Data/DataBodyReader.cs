@@ -4,14 +4,19 @@ using System.Runtime.CompilerServices;
 namespace Smtpd;
 
 /// <summary>
-/// The message of a DATA command: pulls from the connection's reader (under the socket timeout) and runs
-/// <see cref="DotUnstuffer"/> over the buffered segments, up to and without the terminating <c>.CRLF</c>.
+/// The message of a DATA command: pulls from the connection's reader (under the socket timeout and the minimum data
+/// rate) and runs
+/// <see cref="DotUnstuffer"/> over the buffered segments, up to and without the terminating <c>.CRLF</c>, with the
+/// endpoint's <see cref="SmtpBareLineEndings"/> policy. Under <see cref="SmtpBareLineEndings.Reject"/> a message that
+/// held a bare LF or CR ends with an <see cref="SmtpException"/> (<c>550 5.5.2</c>) instead of the end of the stream.
 /// </summary>
-internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBodyReader
+internal sealed class DataBodyReader(ConnectionTransport transport, SmtpBareLineEndings policy, DataRate rate) : MessageBodyReader(transport, rate)
 {
-    private DotUnstuffer _unstuffer = new();
+    private DotUnstuffer _unstuffer = new(policy);
 
     public override bool IsComplete => _unstuffer.IsEnded;
+
+    public override bool IsRefusedForBareLineEndings => policy == SmtpBareLineEndings.Reject && _unstuffer.SawBareLineEnding;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
@@ -19,7 +24,7 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
         while (!_unstuffer.IsEnded)
         {
             ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
+            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
             int written = Consume(input, buffer.Span, discard: false);
             if (written > 0)
             {
@@ -27,7 +32,7 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
             }
         }
 
-        return 0;
+        return IsRefusedForBareLineEndings ? throw BareLineEndingsRefused() : 0;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -36,7 +41,7 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
         while (!_unstuffer.IsEnded)
         {
             ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
+            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
             Consume(input, default, discard: true);
         }
     }
@@ -59,11 +64,12 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
         }
 
         ByteLength += written;
+        CountInput(consumed);
         SequencePosition position = input.GetPosition(consumed);
 
         // Everything was examined unless output space ran out: the next read then waits for new bytes.
         bool outOfSpace = consumed < input.Length && !_unstuffer.IsEnded;
-        transport.Reader.AdvanceTo(position, outOfSpace || _unstuffer.IsEnded ? position : input.End);
+        Transport.Reader.AdvanceTo(position, outOfSpace || _unstuffer.IsEnded ? position : input.End);
         return written;
     }
 }

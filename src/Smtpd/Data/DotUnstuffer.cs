@@ -3,15 +3,24 @@ namespace Smtpd;
 /// <summary>
 /// The DATA state machine: finds the end of the message (only <c>CRLF . CRLF</c>, or <c>. CRLF</c> as the very first
 /// bytes) and removes the stuffed dot of lines starting with <c>..</c> (after CRLF or a bare LF), across any split
-/// of the input. Bare LF or bare CR never end the message. Ordinary text is copied with vectorised searches.
+/// of the input. Bare LF or bare CR never end the message; the <see cref="SmtpBareLineEndings"/> policy keeps them,
+/// turns them into CRLF (an LF is inserted after a bare CR, a CR before a bare LF) or notes them
+/// (<see cref="SawBareLineEnding"/>). Ordinary text is copied with vectorised searches.
 /// </summary>
 internal struct DotUnstuffer
 {
+    private readonly SmtpBareLineEndings _policy;
     private State _state;
     private bool _prevCr;
 
     public DotUnstuffer()
+        : this(SmtpBareLineEndings.Accept)
     {
+    }
+
+    public DotUnstuffer(SmtpBareLineEndings policy)
+    {
+        _policy = policy;
         _state = State.LineStartCrLf;
     }
 
@@ -42,6 +51,9 @@ internal struct DotUnstuffer
     /// <summary><see langword="true"/> once the terminating <c>CRLF.CRLF</c> was consumed.</summary>
     public readonly bool IsEnded => _state == State.Ended;
 
+    /// <summary>A bare LF or bare CR was in the message (noted unless the policy is <see cref="SmtpBareLineEndings.Accept"/>).</summary>
+    public bool SawBareLineEnding { get; private set; }
+
     /// <summary>
     /// Consumes <paramref name="input"/> and writes message bytes to <paramref name="output"/> (or only counts them
     /// when <paramref name="discard"/> is set). Stops at the terminator, or when the output has fewer than two free bytes.
@@ -56,6 +68,16 @@ internal struct DotUnstuffer
         {
             switch (_state)
             {
+                case State.Normal when _policy != SmtpBareLineEndings.Accept:
+                    if (capacity - o < 2)
+                    {
+                        written = o;
+                        return i;
+                    }
+
+                    i += CopyLine(input[i..], output, ref o, discard, capacity);
+                    break;
+
                 case State.Normal:
                 {
                     if (capacity - o < 1)
@@ -179,6 +201,69 @@ internal struct DotUnstuffer
 
         written = o;
         return i;
+    }
+
+    /// <summary>
+    /// The Normal state under a policy that looks at line endings: copies text up to the next CR or LF and settles the
+    /// line ending (CRLF, a bare LF, or a bare CR, known once the byte after it arrives). Needs two bytes of output space.
+    /// </summary>
+    /// <returns>The number of input bytes consumed.</returns>
+    private int CopyLine(ReadOnlySpan<byte> input, Span<byte> output, ref int o, bool discard, int capacity)
+    {
+        bool normalize = _policy == SmtpBareLineEndings.Normalize;
+        if (_prevCr && input[0] != (byte)'\n')
+        {
+            // The CR already copied was bare.
+            _prevCr = false;
+            SawBareLineEnding = true;
+            if (normalize)
+            {
+                Emit(output, ref o, discard, (byte)'\n');
+                return 0;
+            }
+        }
+
+        int span = Math.Min(input.Length, capacity - o);
+        ReadOnlySpan<byte> chunk = input[..span];
+        int end = chunk.IndexOfAny((byte)'\r', (byte)'\n');
+        int take = end < 0 ? span : end;
+        if (take > 0)
+        {
+            if (!discard)
+            {
+                chunk[..take].CopyTo(output[o..]);
+            }
+
+            o += take;
+            _prevCr = false;
+            return take;
+        }
+
+        if (input[0] == (byte)'\r')
+        {
+            // Bare or not is known with the next byte.
+            Emit(output, ref o, discard, (byte)'\r');
+            _prevCr = true;
+            return 1;
+        }
+
+        if (_prevCr)
+        {
+            Emit(output, ref o, discard, (byte)'\n');
+            _prevCr = false;
+            _state = State.LineStartCrLf;
+            return 1;
+        }
+
+        SawBareLineEnding = true;
+        if (normalize)
+        {
+            Emit(output, ref o, discard, (byte)'\r');
+        }
+
+        Emit(output, ref o, discard, (byte)'\n');
+        _state = State.LineStartLf;
+        return 1;
     }
 
     private static void Emit(Span<byte> output, ref int o, bool discard, byte value)

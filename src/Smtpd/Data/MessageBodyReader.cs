@@ -6,18 +6,36 @@ namespace Smtpd;
 
 /// <summary>
 /// Feeds one message to <see cref="SmtpDataStream"/>, the stream the DATA handler reads. <see cref="DataBodyReader"/> is
-/// DATA's (dot-stuffed lines up to <c>CRLF.CRLF</c>); CHUNKING's BDAT is another way to feed the same stream.
+/// DATA's (dot-stuffed lines up to <c>CRLF.CRLF</c>); CHUNKING's BDAT is another way to feed the same stream. Every read
+/// of message input from the client goes through <see cref="ReadInputAsync"/>, which holds the client to the minimum
+/// data rate (<see cref="SmtpServerOptions.MinDataRate"/>, Kestrel's <c>MinRequestBodyDataRate</c>): after the grace
+/// period, the time spent waiting for the client in this message may not pass the grace period plus the time its bytes
+/// would take at the minimum rate. Time the handler spends elsewhere does not count against the client.
 /// </summary>
-internal abstract class MessageBodyReader
+internal abstract class MessageBodyReader(ConnectionTransport transport, DataRate rate)
 {
+    /// <summary>The text of the refusal of a message with bare line endings.</summary>
+    public const string BareLineEndingsText = "Error: bare <CR> or <LF> in the message, lines must end with <CR><LF>";
+
+    private long _inputBytes;
+    private long _waitedMs;
+
     /// <summary>Message bytes delivered or drained so far.</summary>
     public long ByteLength { get; protected set; }
 
     /// <summary>The whole message has been received.</summary>
     public abstract bool IsComplete { get; }
 
+    /// <summary>The message held a bare LF or CR and <see cref="SmtpBareLineEndings.Reject"/> applies: it is refused whatever the handler says.</summary>
+    public virtual bool IsRefusedForBareLineEndings => false;
+
     /// <summary>Reading from the client failed (gone, timed out): the connection is lost and nothing may be acknowledged.</summary>
     public IOException? Failure { get; protected set; }
+
+    /// <summary>The client fell below the minimum data rate (the connection ends with <c>421</c>).</summary>
+    public bool IsTooSlow { get; private set; }
+
+    protected ConnectionTransport Transport => transport;
 
     /// <summary>Copies the next message bytes into <paramref name="buffer"/> (at least 2 bytes); 0 at the end of the message.</summary>
     public abstract ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken);
@@ -25,26 +43,25 @@ internal abstract class MessageBodyReader
     /// <summary>Reads and discards the rest of the message.</summary>
     public abstract ValueTask DrainAsync(CancellationToken cancellationToken);
 
-    /// <summary>Throws <see cref="Failure"/> if reading already failed.</summary>
-    protected void ThrowIfFailed()
-    {
-        if (Failure is not null)
-        {
-            throw Failure;
-        }
-    }
+    /// <summary>What the handler's read gets at the end of a message refused for bare line endings: its reply, <c>550 5.5.2</c>.</summary>
+    protected static SmtpException BareLineEndingsRefused() => new(550, BareLineEndingsText, "5.5.2");
 
     /// <summary>
-    /// The buffered input of the message (at least one more byte), read from <paramref name="transport"/> under the
-    /// socket timeout. A failed or closed connection becomes <see cref="Failure"/> (through <see cref="Fail"/>) and is thrown.
+    /// Waits for more message input (what is buffered and unconsumed, plus what arrives), under the socket timeout and the
+    /// minimum data rate. A failure of the client's connection, a timeout or a clean close before the end of the message
+    /// becomes <see cref="Failure"/> (through <see cref="Fail"/>) and is thrown.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    protected async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(ConnectionTransport transport, CancellationToken cancellationToken)
+    protected async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
     {
+        long timeout = transport.TimeoutMs;
+        long allowed = rate.AllowedWaitMs(_inputBytes, _waitedMs);
+        bool rateBound = allowed < timeout;
+        long started = Environment.TickCount64;
         ReadResult result;
         try
         {
-            result = await transport.ReadAsync(cancellationToken);
+            result = await transport.ReadAsync(rateBound ? Math.Max(allowed, 1) : timeout, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -52,7 +69,12 @@ internal abstract class MessageBodyReader
         }
         catch (Exception ex)
         {
+            IsTooSlow = rateBound && transport.Timeouts.TimedOut;
             throw Fail(ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex));
+        }
+        finally
+        {
+            _waitedMs += Environment.TickCount64 - started;
         }
 
         if (result.Buffer.IsEmpty && result.IsCompleted)
@@ -62,6 +84,18 @@ internal abstract class MessageBodyReader
         }
 
         return result.Buffer;
+    }
+
+    /// <summary>Counts <paramref name="bytes"/> of client input consumed (for the minimum data rate).</summary>
+    protected void CountInput(long bytes) => _inputBytes += bytes;
+
+    /// <summary>Throws <see cref="Failure"/> if reading already failed.</summary>
+    protected void ThrowIfFailed()
+    {
+        if (Failure is not null)
+        {
+            throw Failure;
+        }
     }
 
     /// <summary>Records <paramref name="failure"/> as <see cref="Failure"/>; returns it, to be thrown.</summary>

@@ -8,7 +8,9 @@ namespace Smtpd;
 /// it belongs to the message). Read it with <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> or
 /// <see cref="Stream.CopyToAsync(Stream, CancellationToken)"/>; whatever the handler leaves unread is drained
 /// before the reply. Reads fail with an <see cref="IOException"/> when the client disconnects or times out
-/// before the end of the message; nothing is then acknowledged.
+/// before the end of the message; nothing is then acknowledged. Under <see cref="SmtpBareLineEndings.Reject"/>, the read
+/// that reaches the end of a message holding a bare LF or CR throws an <see cref="SmtpException"/> (<c>550 5.5.2</c>)
+/// instead of returning 0: let it propagate, and the client gets that reply (it does whatever the handler returns).
 /// </summary>
 public sealed class SmtpDataStream : Stream
 {
@@ -49,6 +51,12 @@ public sealed class SmtpDataStream : Stream
         get => ByteLength;
         set => throw new NotSupportedException();
     }
+
+    /// <summary>The message held a bare LF or CR under <see cref="SmtpBareLineEndings.Reject"/>: it is answered <c>550 5.5.2</c>.</summary>
+    internal bool IsRefusedForBareLineEndings => _body.IsRefusedForBareLineEndings;
+
+    /// <summary>The client fell below the minimum data rate.</summary>
+    internal bool IsTooSlow => _body.IsTooSlow;
 
     /// <summary>Reading from the client failed: the connection is lost (not a failure of the handler).</summary>
     internal IOException? Failure => _body.Failure;

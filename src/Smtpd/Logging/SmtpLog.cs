@@ -21,6 +21,18 @@ internal static partial class SmtpLog
     [LoggerMessage(4, LogLevel.Warning, "Accepting a connection failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(8, LogLevel.Information, "Accepting at most {Cap} connections for the limit of {Limit} file descriptors, at most {PerClient} per client address (0: no limit)")]
+    public static partial void ConnectionCaps(ILogger logger, int cap, long limit, int perClient);
+
+    [LoggerMessage(9, LogLevel.Warning, "Refusing new connections with 421: {Count} connections reach the cap of {Cap} the file descriptor limit leaves room for")]
+    public static partial void DescriptorCapReached(ILogger logger, int count, int cap);
+
+    [LoggerMessage(24, LogLevel.Warning, "Accepting connections again: {Count} connections, below the descriptor cap of {Cap}")]
+    public static partial void DescriptorCapRecovered(ILogger logger, int count, int cap);
+
+    [LoggerMessage(25, LogLevel.Warning, "Accepting connections fails for want of file descriptors; retrying until some are free")]
+    public static partial void AcceptOutOfDescriptors(ILogger logger, Exception exception);
+
     [LoggerMessage(10, LogLevel.Information, "[{SessionId}] Connection from {ClientHostname} ({RemoteAddress}:{RemotePort}) to {LocalAddress}:{LocalPort}")]
     public static partial void Connected(ILogger logger, string sessionId, string clientHostname, IPAddress remoteAddress, int remotePort, IPAddress localAddress, int localPort);
 
@@ -53,6 +65,12 @@ internal static partial class SmtpLog
 
     [LoggerMessage(20, LogLevel.Warning, "[{SessionId}] {Message}")]
     public static partial void ClientMisbehaved(ILogger logger, string sessionId, string message);
+
+    [LoggerMessage(22, LogLevel.Information, "[{SessionId}] Command line not complete within {TimeoutMs} ms, closing {RemoteAddress}")]
+    public static partial void CommandTimedOut(ILogger logger, string sessionId, long timeoutMs, IPAddress remoteAddress);
+
+    [LoggerMessage(23, LogLevel.Information, "[{SessionId}] Message arriving below {MinDataRate} bytes/s after {Size} bytes, closing {RemoteAddress}")]
+    public static partial void TooSlow(ILogger logger, string sessionId, IPAddress remoteAddress, long size, int minDataRate);
 
     [LoggerMessage(21, LogLevel.Debug, "[{SessionId}] <received {Size} bytes>")]
     public static partial void DefaultDataHandler(ILogger logger, string sessionId, long size);

@@ -8,9 +8,9 @@ namespace Smtpd;
 /// </summary>
 internal sealed class ChunkedMessage
 {
-    public ChunkedMessage(ConnectionTransport transport, long sizeLimit)
+    public ChunkedMessage(ConnectionTransport transport, long sizeLimit, DataRate rate)
     {
-        Body = new ChunkBodyReader(transport);
+        Body = new ChunkBodyReader(transport, rate);
         Stream = new SmtpDataStream(Body, sizeLimit);
     }
 

@@ -4,8 +4,9 @@ namespace Smtpd;
 
 /// <summary>
 /// Everything that ends with a mail transaction, reset in one place (<see cref="Reset"/>: RSET, the end of a message,
-/// HELO/EHLO/LHLO, STARTTLS, XCLIENT): the envelope the application sees, when the transaction started, its activity,
-/// the LMTP reply map, the recipient index, the read hint and the message of a BDAT transaction. One per connection, made at its first transaction and
+/// HELO/EHLO/LHLO, STARTTLS, XCLIENT): the envelope the application sees and its size in bytes, when the transaction
+/// started, its activity, the LMTP reply map, the recipient index, the read hint and the message of a BDAT transaction.
+/// One per connection, made at its first transaction and
 /// reused; the envelope is a new object per transaction, so an application may keep the old one.
 /// </summary>
 internal sealed class MailTransaction(bool dsn)
@@ -26,6 +27,9 @@ internal sealed class MailTransaction(bool dsn)
 
     /// <summary>The number of accepted recipients.</summary>
     public int RecipientCount => _envelope?.RcptTo.Count ?? 0;
+
+    /// <summary>The bytes of the MAIL and RCPT lines accepted in the transaction (<see cref="SmtpServerOptions.MaxEnvelopeSize"/>).</summary>
+    public long EnvelopeSize { get; private set; }
 
     /// <summary>When <c>MAIL FROM</c> was accepted (<see cref="Stopwatch"/> timestamp), or 0.</summary>
     public long StartTimestamp { get; private set; }
@@ -55,8 +59,9 @@ internal sealed class MailTransaction(bool dsn)
     public void Withdraw() => _proposed = null;
 
     /// <summary>The sender was accepted: the proposed envelope, now carrying it, is the transaction's.</summary>
-    public void Begin(SmtpAddress sender, Activity? activity)
+    public void Begin(SmtpAddress sender, int lineLength, Activity? activity)
     {
+        EnvelopeSize = lineLength;
         SmtpEnvelope envelope = _proposed!;
         _proposed = null;
         envelope.MailFrom = sender;
@@ -86,9 +91,13 @@ internal sealed class MailTransaction(bool dsn)
         return -1;
     }
 
-    /// <summary>Adds an accepted recipient, or replaces the one with the same address; returns its position.</summary>
-    public int AddRecipient(SmtpAddress recipient)
+    /// <summary>Would a RCPT line of <paramref name="lineLength"/> bytes take the envelope past <paramref name="maxSize"/> (0: no limit)?</summary>
+    public bool WouldExceed(long maxSize, int lineLength) => maxSize > 0 && EnvelopeSize + lineLength > maxSize;
+
+    /// <summary>Adds an accepted recipient (its RCPT line was <paramref name="lineLength"/> bytes), or replaces the one with the same address; returns its position.</summary>
+    public int AddRecipient(SmtpAddress recipient, int lineLength)
     {
+        EnvelopeSize += lineLength;
         List<SmtpAddress> recipients = _envelope!.Recipients;
         int index = IndexOfRecipient(recipient.Address);
         if (index >= 0)
@@ -153,6 +162,7 @@ internal sealed class MailTransaction(bool dsn)
         _recipientIndex = null;
         _lmtpReplies?.Clear();
         StartTimestamp = 0;
+        EnvelopeSize = 0;
         ClientIsSending = messageEnded;
     }
 }

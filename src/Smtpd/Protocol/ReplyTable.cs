@@ -57,11 +57,14 @@ internal sealed class ReplyTable
         RequireTlsNotPermitted = E(530, "5.7.0", "REQUIRETLS not permitted on non-TLS connections");
         BadRequireTls = E(501, "5.5.4", "Invalid REQUIRETLS parameter. This flag does not accept a value");
         BadRet = E(501, "5.5.4", "Invalid RET parameter value. Must be FULL or HDRS");
+        BadEnvId = E(501, "5.5.4", "Error: Bad ENVID parameter syntax");
         BadNotify = E(501, "5.5.4", "Error: NOTIFY parameter must be NEVER, SUCCESS, FAILURE, or DELAY");
         NotifyNeverCombined = E(501, "5.5.4", "Error: NOTIFY=NEVER cannot be combined with other values");
         BadOrcpt = E(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
         TooManyRecipients = E(452, "4.5.3", "Error: too many recipients");
+        EnvelopeTooBig = E(552, "5.3.4", "Error: envelope too large");
         StartData = ReplyWriter.Encode(354, null, "End data with <CR><LF>.<CR><LF>");
+        BareLineEndings = E(550, "5.5.2", MessageBodyReader.BareLineEndingsText);
         MessageQueued = E(250, "2.6.0", "OK: message queued");
         MessageAccepted = E(250, "2.6.0", "OK: message accepted");
         InternalError = E(451, "4.3.0", "Error: internal server error");
@@ -121,11 +124,14 @@ internal sealed class ReplyTable
     public byte[] RequireTlsNotPermitted { get; }
     public byte[] BadRequireTls { get; }
     public byte[] BadRet { get; }
+    public byte[] BadEnvId { get; }
     public byte[] BadNotify { get; }
     public byte[] NotifyNeverCombined { get; }
     public byte[] BadOrcpt { get; }
     public byte[] TooManyRecipients { get; }
+    public byte[] EnvelopeTooBig { get; }
     public byte[] StartData { get; }
+    public byte[] BareLineEndings { get; }
     public byte[] MessageQueued { get; }
     public byte[] MessageAccepted { get; }
     public byte[] InternalError { get; }

@@ -5,7 +5,7 @@ namespace Smtpd;
 
 /// <summary>
 /// One listening socket and its accept loop. Each accepted socket becomes a connection of the listener's endpoint,
-/// registered at once (so a close waits for it) and queued to the thread pool.
+/// registered at once (so a close waits for it) and queued to the thread pool, unless the descriptor cap is reached.
 /// </summary>
 internal sealed class Listener
 {
@@ -61,9 +61,56 @@ internal sealed class Listener
     /// <summary>Closes the socket: the accept loop ends.</summary>
     public void Stop() => _socket.Dispose();
 
+    /// <summary>
+    /// The descriptor cap: a socket beyond it gets the <c>421</c> of a full server at once, from the accept loop, and is
+    /// closed (its descriptor is free the moment it is closed; the kernel still delivers the reply), so no session, buffer
+    /// or handler ever exists for it. The start and end of each episode of refusals are logged once.
+    /// </summary>
+    private bool Admit(Socket socket)
+    {
+        ServerContext server = _endpoint.Server;
+        ConnectionRegistry connections = server.Connections;
+        switch (connections.Admit())
+        {
+            case Admission.AdmittedAgain:
+                SmtpLog.DescriptorCapRecovered(server.Logger, connections.Count, connections.DescriptorCap);
+                return true;
+            case Admission.RefusedFirst:
+                SmtpLog.DescriptorCapReached(server.Logger, connections.Count, connections.DescriptorCap);
+                break;
+            case Admission.Refused:
+                break;
+            default:
+                return true;
+        }
+
+        server.Metrics.ConnectionRefused("descriptor_limit", session: null);
+        try
+        {
+            if (_endpoint.TlsMode != SmtpTlsMode.Implicit)
+            {
+                // A fresh socket's send buffer is empty: the short reply never blocks the loop.
+                socket.Send(_endpoint.Replies.TooManyClients, SocketFlags.None);
+            }
+
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            // The client is gone already.
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+
+        return false;
+    }
+
     private async Task AcceptLoopAsync()
     {
         ServerContext server = _endpoint.Server;
+        bool outOfDescriptors = false;
         while (!server.IsClosing)
         {
             Socket socket;
@@ -78,10 +125,19 @@ internal sealed class Listener
             catch (SocketException ex)
             {
                 // Transient accept errors (a client reset while queued, descriptor exhaustion) must not stop the listener.
-                SmtpLog.AcceptFailed(server.Logger, ex);
                 if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
                 {
+                    if (!outOfDescriptors)
+                    {
+                        outOfDescriptors = true;
+                        SmtpLog.AcceptOutOfDescriptors(server.Logger, ex);
+                    }
+
                     await Task.Delay(50);
+                }
+                else
+                {
+                    SmtpLog.AcceptFailed(server.Logger, ex);
                 }
 
                 continue;
@@ -89,6 +145,12 @@ internal sealed class Listener
             catch (ObjectDisposedException)
             {
                 break;
+            }
+
+            outOfDescriptors = false;
+            if (!Admit(socket))
+            {
+                continue;
             }
 
             if (socket.AddressFamily != AddressFamily.Unix)

@@ -6,7 +6,7 @@ namespace Smtpd;
 /// <summary>
 /// What every connection of a server shares, compiled once when the server is constructed (Kestrel's
 /// <c>ServiceContext</c>): the options (a validated copy), the logger, the metrics, the connection registry with its
-/// heartbeat, the socket timeout and the TLS material. Nothing here changes while the server runs except the TLS
+/// heartbeat, the timeouts and the minimum data rate, and the TLS material. Nothing here changes while the server runs except the TLS
 /// material, which <see cref="SmtpServer.UpdateSecureContext"/> replaces as a whole for new handshakes.
 /// </summary>
 internal sealed class ServerContext
@@ -24,7 +24,15 @@ internal sealed class ServerContext
         UseTls(TlsContext.Create(options), updated: false);
         Metrics = new SmtpMetrics(options.MeterFactory);
         SocketTimeoutMs = (long)options.SocketTimeout.TotalMilliseconds;
-        Connections = new ConnectionRegistry(options.MaxClients, SocketTimeoutMs);
+        CommandTimeoutMs = Math.Min(SocketTimeoutMs, (long)options.CommandTimeout.TotalMilliseconds);
+        DataRate = options.MinDataRate > 0 ? new DataRate(options.MinDataRate, options.MinDataRateGracePeriod) : DataRate.None;
+        AuthFailures = new AuthFailureLimiter(options.MaxAuthFailuresPerClient, options.AuthFailureWindow);
+        Connections = new ConnectionRegistry(options, SocketTimeoutMs, DescriptorBudget.ConnectionCap());
+        if (Connections.DescriptorCap > 0)
+        {
+            SmtpLog.ConnectionCaps(Logger, Connections.DescriptorCap, DescriptorBudget.ReadSoftLimit() ?? 0, Connections.MaxConnectionsPerClient);
+        }
+
         HasConnectHandler = hasConnectHandler;
         StoppingToken = stopping;
         DefaultEndpoint = EndpointContext.Compile(this, null);
@@ -44,6 +52,15 @@ internal sealed class ServerContext
 
     /// <summary><see cref="SmtpServerOptions.SocketTimeout"/> in milliseconds.</summary>
     public long SocketTimeoutMs { get; }
+
+    /// <summary>The time a command line may take from its first byte: <see cref="SmtpServerOptions.CommandTimeout"/>, at most the socket timeout.</summary>
+    public long CommandTimeoutMs { get; }
+
+    /// <summary>Failed authentications per client address, across connections and endpoints.</summary>
+    public AuthFailureLimiter AuthFailures { get; }
+
+    /// <summary>The minimum data rate of messages.</summary>
+    public DataRate DataRate { get; }
 
     /// <summary>Whether a connect handler may exist (a delegate, an override, or session handlers); without one, connecting costs no handler call.</summary>
     public bool HasConnectHandler { get; }

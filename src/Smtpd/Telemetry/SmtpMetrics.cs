@@ -22,6 +22,7 @@ internal sealed class SmtpMetrics : IDisposable
     private readonly Counter<long> _tlsHandshakes;
     private readonly Histogram<double> _tlsHandshakeDuration;
     private readonly Counter<long> _authAttempts;
+    private readonly Counter<long> _authRateLimited;
     private readonly Counter<long> _messages;
     private readonly Histogram<long> _messageSize;
     private readonly Histogram<double> _commandDuration;
@@ -41,6 +42,7 @@ internal sealed class SmtpMetrics : IDisposable
         _tlsHandshakeDuration = meter.CreateHistogram<double>("smtpd.tls.handshake.duration", "s", "Duration of TLS handshakes.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] });
         _authAttempts = meter.CreateCounter<long>("smtpd.auth.attempts", "{attempt}", "AUTH exchanges, by mechanism and result.");
+        _authRateLimited = meter.CreateCounter<long>("smtpd.auth.rate_limited", "{command}", "AUTH commands refused with 454 because the client address failed too often (MaxAuthFailuresPerClient).");
         _messages = meter.CreateCounter<long>("smtpd.messages", "{message}", "Messages whose DATA ended, by result (accepted or refused).");
         _messageSize = meter.CreateHistogram<long>("smtpd.message.size", "By", "Size of the messages whose DATA ended (after dot-unstuffing), by result.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
@@ -108,13 +110,13 @@ internal sealed class SmtpMetrics : IDisposable
     }
 
     /// <summary>A connection refused or dropped before its session could run.</summary>
-    /// <param name="reason">One of: <c>max_clients</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
-    /// <param name="session">The connection's session (its local address and transport).</param>
-    public void ConnectionRefused(string reason, SmtpSession session)
+    /// <param name="reason">One of: <c>max_clients</c>, <c>max_connections_per_client</c>, <c>descriptor_limit</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
+    /// <param name="session">The connection's session (its local address and transport); <see langword="null"/> for a socket refused at accept, before it has one.</param>
+    public void ConnectionRefused(string reason, SmtpSession? session)
     {
         if (_refusedConnections.Enabled)
         {
-            TagList tags = ConnectionTags(session);
+            TagList tags = session is null ? default : ConnectionTags(session);
             tags.Add("smtpd.refusal.reason", reason);
             _refusedConnections.Add(1, tags);
         }
@@ -151,6 +153,14 @@ internal sealed class SmtpMetrics : IDisposable
         {
             _authAttempts.Add(1, new KeyValuePair<string, object?>("smtpd.auth.mechanism", mechanism),
                 new KeyValuePair<string, object?>("smtpd.auth.result", success ? "success" : "failure"));
+        }
+    }
+
+    public void AuthRateLimited()
+    {
+        if (_authRateLimited.Enabled)
+        {
+            _authRateLimited.Add(1);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Smtpd.Tests.Auth;
 
 /// <summary>The credential helper: a user name → password map served to every mechanism.</summary>
@@ -69,6 +71,64 @@ public class SmtpPasswordAuthenticatorTests
         Assert.False(a.Salt.Span.SequenceEqual(c.Salt.Span));
         Assert.Equal(4096, a.Iterations);
         Assert.False(ScramSha256Credentials.Derive("wonderland", a.Salt.Span).StoredKey.Span.SequenceEqual(a.StoredKey.Span));
+    }
+
+    /// <summary>
+    /// A wrong user name and a wrong password cost the same (issue 12 item 3): an unknown user is checked against a
+    /// random password, so timing does not tell which users exist. Each side is the fastest of many batches.
+    /// </summary>
+    [Theory]
+    [InlineData("PLAIN")]
+    [InlineData("CRAM-MD5")]
+    [InlineData("XOAUTH2")]
+    public void A_wrong_user_and_a_wrong_password_take_the_same_time(string method)
+    {
+        const string challenge = "<0123456789abcdef0123456789abcdef.1700000000@mx.test>";
+        string digest = SmtpAuthRequest.CramMd5Digest("not-the-password", challenge);
+        SmtpAuthRequest Request(string user) => method switch
+        {
+            "CRAM-MD5" => new SmtpAuthRequest(method, user, challenge: challenge, challengeResponse: digest),
+            "XOAUTH2" => new SmtpAuthRequest(method, user, accessToken: "not-the-password"),
+            _ => new SmtpAuthRequest(method, user, password: "not-the-password"),
+        };
+        SmtpAuthRequest wrongPassword = Request("alice");
+        SmtpAuthRequest wrongUser = Request("mallory");
+        Assert.False(_users.Authenticate(wrongPassword).IsSuccess);
+        Assert.False(_users.Authenticate(wrongUser).IsSuccess);
+        double known = Timing.FastestMs(() => _users.Authenticate(wrongPassword), runs: 30, batch: 200);
+        double unknown = Timing.FastestMs(() => _users.Authenticate(wrongUser), runs: 30, batch: 200);
+        double ratio = Math.Max(known, unknown) / Math.Min(known, unknown);
+        Assert.True(ratio < 2, $"wrong password {known:F4} ms, wrong user {unknown:F4} ms per attempt");
+    }
+
+    /// <summary>
+    /// SCRAM's first request derives credentials (4096 PBKDF2 iterations): it must cost as much for a user who does not
+    /// exist as for one who does, or the first try of each name would tell. Every user's credentials are derived at the
+    /// first SCRAM request, whoever it names. Each side is the fastest first request of several fresh authenticators.
+    /// </summary>
+    [Fact]
+    public void The_first_SCRAM_request_costs_the_same_for_an_unknown_user_and_a_known_one()
+    {
+        static double FirstRequest(string user)
+        {
+            var users = new SmtpPasswordAuthenticator(new Dictionary<string, string> { ["alice"] = "wonderland" });
+            long start = Stopwatch.GetTimestamp();
+            SmtpAuthResult result = users.Authenticate(new SmtpAuthRequest("SCRAM-SHA-256", user));
+            double elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            Assert.NotNull(result.ScramCredentials);
+            return elapsed;
+        }
+
+        double known = double.MaxValue;
+        double unknown = double.MaxValue;
+        for (int i = 0; i < 7; i++)
+        {
+            known = Math.Min(known, FirstRequest("alice"));
+            unknown = Math.Min(unknown, FirstRequest("mallory"));
+        }
+
+        double ratio = Math.Max(known, unknown) / Math.Min(known, unknown);
+        Assert.True(ratio < 3, $"first request for a known user {known:F3} ms, for an unknown one {unknown:F3} ms");
     }
 
     [Fact]

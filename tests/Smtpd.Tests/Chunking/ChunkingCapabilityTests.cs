@@ -94,7 +94,7 @@ public class ChunkingCapabilityTests
         Assert.DoesNotContain("CHUNKING", await RawEhlo(server));
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
-        Assert.Equal(501, (await client.CommandAsync("MAIL FROM:<a@example.com> BODY=BINARYMIME")).Code);
+        Assert.Equal(555, (await client.CommandAsync("MAIL FROM:<a@example.com> BODY=BINARYMIME")).Code);
         Assert.Equal(500, (await client.CommandAsync("BDAT 0 LAST")).Code);
     }
 
@@ -143,12 +143,14 @@ public class ChunkingCapabilityTests
     }
 
     [Fact]
-    public async Task BODY_BINARYMIME_is_refused_as_the_reference_does_without_chunking()
+    public async Task BODY_BINARYMIME_without_chunking_is_a_parameter_of_an_extension_not_advertised()
     {
         await using var server = await TestServer.StartAsync(o => o.DisabledCommands = ["AUTH"]);
         await using var client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);
-        Assert.Equal("501 Invalid BODY parameter value. Must be 7BIT or 8BITMIME", (await client.CommandAsync("MAIL FROM:<a@example.com> BODY=BINARYMIME")).Line);
+        // RFC 5321 §4.1.1.11: 555 for a parameter of an extension the server did not advertise (the reference says 501).
+        Assert.Equal("555 Error: unsupported parameter BODY=BINARYMIME", (await client.CommandAsync("MAIL FROM:<a@example.com> BODY=BINARYMIME")).Line);
+        Assert.Equal("501 Invalid BODY parameter value. Must be 7BIT or 8BITMIME", (await client.CommandAsync("MAIL FROM:<a@example.com> BODY=8BIT")).Line);
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public class ConnectionManagementTests
         await using var server = await TestServer.StartAsync(o =>
         {
             o.MaxClients = 2;
+            o.MaxConnectionsPerClient = 0;
             o.OnConnect = (s, ct) =>
             {
                 Interlocked.Increment(ref connects);

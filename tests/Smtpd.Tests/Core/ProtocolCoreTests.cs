@@ -83,7 +83,11 @@ public class ProtocolCoreTests
     [Fact]
     public async Task Duplicate_recipients_are_found_case_insensitively_beyond_the_scan_limit()
     {
-        await using ProtocolHarness session = Mx(o => o.MaxRecipients = 40);
+        await using ProtocolHarness session = Mx(o =>
+        {
+            o.MaxRecipients = 40;
+            o.HideDsn = false;
+        });
         await session.SendAsync("EHLO client.example");
         await session.SendAsync("MAIL FROM:<a@example.com>");
         for (int i = 0; i < 40; i++)

@@ -27,7 +27,8 @@ public class DataTests
             more?.Invoke(o);
         });
 
-    private static async Task<RawClient> OpenTransaction(TestServer server, int recipients = 1)
+    /// <summary>Connects, sends EHLO, MAIL and <paramref name="recipients"/> RCPTs and DATA; the client is at the 354.</summary>
+    internal static async Task<RawClient> OpenTransaction(TestServer server, int recipients = 1)
     {
         RawClient client = await server.ConnectAsync();
         Assert.Equal(250, (await client.CommandAsync("EHLO x")).Code);

@@ -19,6 +19,9 @@ public class JetStreamTargetTests
         await using ServerProcess server = await ServerProcess.StartAsync(new()
         {
             ["store"] = nats.Urls, ["name"] = "mx.test", ["disableReverseLookup"] = true, ["admin"] = $"127.0.0.1:{admin}",
+
+            // ENVID is DSN's: refused with 555 while DSN is not advertised.
+            ["hideDSN"] = false,
         });
         Assert.Contains("storing messages in JetStream stream MAIL (subject mail.in)", server.StandardOutput);
         await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
@@ -34,7 +37,8 @@ public class JetStreamTargetTests
         // The consumer sample writes exactly the pair the folder store would have written, named by Nats-Msg-Id.
         StoredMessage stored = StoredMessage.ReadSingle(await JetStreamTestSupport.DrainAsync(nats.Urls));
         Assert.Equal(id, stored.Id);
-        Assert.Equal([.. "Subject: exact\r\n\r\n.stuffed\r\nbare\nlf\r\n"u8, 0xC3, 0xA9, 0xFF, .. "\r\n"u8], stored.Body);
+        // The program's default bareLineEndings (normalize) made the bare LF a CRLF.
+        Assert.Equal([.. "Subject: exact\r\n\r\n.stuffed\r\nbare\r\nlf\r\n"u8, 0xC3, 0xA9, 0xFF, .. "\r\n"u8], stored.Body);
         Assert.Matches($"^Return-Path: <s@example.com>\r\nReceived: from raw.example \\(\\[127.0.0.1\\]\\)\r\n\tby mx.test with ESMTP id {id};\r\n\t.* \\+0000\r\n$", stored.Trace);
         Assert.Equal("a+b", stored.Envelope.GetProperty("mailFrom").GetProperty("args").GetProperty("ENVID").GetString());
         Assert.Equal("127.0.0.1", stored.Envelope.GetProperty("remoteAddress").GetString());
@@ -116,6 +120,28 @@ public class JetStreamTargetTests
         await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Contains("Revoked "), "the refused message is revoked", TimeSpan.FromSeconds(30));
         string[] ids = JetStreamTestSupport.PairIds(await JetStreamTestSupport.DrainAsync(nats.Urls));
         Assert.Equal(new[] { before, after.Line["250 2.0.0 OK: message queued as ".Length..] }.Order(StringComparer.Ordinal), ids);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0")]
+    public async Task Without_size_or_with_0_the_advertised_SIZE_is_what_the_stream_takes_when_it_takes_less_than_the_default(string? size)
+    {
+        // The program's default size (25 MiB) must not stop it from starting on a stream that takes less (NATS's
+        // max_payload is 1 MiB unless raised); an explicit size above the stream's limit is still refused (see below).
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        await using (NatsConnection connection = nats.Connect())
+        {
+            await new NatsJSContext(connection).CreateStreamAsync(new StreamConfig("MAIL", ["mail.in"]) { MaxMsgSize = 1024 * 1024 });
+        }
+
+        await using ServerProcess server = await ServerProcess.StartAsync(
+            size is null ? new() { ["store"] = nats.Urls } : new() { ["store"] = nats.Urls, ["size"] = long.Parse(size, System.Globalization.CultureInfo.InvariantCulture) });
+        await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+        Reply ehlo = await client.CommandAsync("EHLO raw.example");
+        string advertised = Assert.Single(ehlo.Lines, line => line.StartsWith("250-SIZE ", StringComparison.Ordinal) || line.StartsWith("250 SIZE ", StringComparison.Ordinal));
+        long limit = long.Parse(advertised["250-SIZE ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(limit, 1, 1024 * 1024);
     }
 
     [Theory]

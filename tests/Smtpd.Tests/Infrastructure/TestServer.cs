@@ -17,7 +17,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public int Port => EndPoint.Port;
 
-    /// <summary>Options every test starts from: fixed name, no reverse DNS, no greeting pause.</summary>
+    /// <summary>Options every test starts from: fixed name, no reverse DNS, no greeting pause, no pause before AUTH refusals (tests of it set one).</summary>
     public static SmtpServerOptions Defaults(Action<SmtpServerOptions>? configure = null)
     {
         var options = new SmtpServerOptions
@@ -26,6 +26,7 @@ public sealed class TestServer : IAsyncDisposable
             DisableReverseLookup = true,
             GreetingDelay = TimeSpan.Zero,
             SocketTimeout = TimeSpan.FromSeconds(20),
+            AuthFailureDelay = TimeSpan.Zero,
         };
         configure?.Invoke(options);
         return options;

@@ -131,7 +131,12 @@ public class AddressTests
     [Fact]
     public async Task Command_shape_rules()
     {
-        await using var server = await TestServer.StartAsync(o => o.DisabledCommands = ["AUTH"]);
+        // NOTIFY is DSN's: advertised, so that it is supported (555 otherwise).
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.HideDsn = false;
+        });
         await using var client = await server.ConnectAsync();
         await client.CommandAsync("EHLO x");
         Assert.Equal(501, (await client.CommandAsync("MAIL  FROM:<a@b.c>")).Code);

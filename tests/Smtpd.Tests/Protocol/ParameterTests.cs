@@ -22,13 +22,25 @@ public class ParameterTests
     [InlineData(" BODY=", "501 5.5.4 Error: BODY parameter requires a value")]
     [InlineData(" RET", "501 5.5.4 Error: RET parameter requires a value")]
     [InlineData(" ENVID", "501 5.5.4 Error: ENVID parameter requires a value")]
-    [InlineData(" BODY=BINARYMIME", "501 5.5.4 Invalid BODY parameter value. Must be 7BIT or 8BITMIME")]
+    [InlineData(" BODY=BINARYMIME", "555 5.5.4 Error: unsupported parameter BODY=BINARYMIME")]
+    [InlineData(" BODY=QUANTUM", "501 5.5.4 Invalid BODY parameter value. Must be 7BIT or 8BITMIME")]
+    [InlineData(" X-FOO=1", "555 5.5.4 Error: unsupported parameter X-FOO")]
+    [InlineData(" x-flag", "555 5.5.4 Error: unsupported parameter X-FLAG")]
+    [InlineData(" AUTH=<>", "555 5.5.4 Error: unsupported parameter AUTH")]
+    [InlineData(" ENVID=a+4a", "501 5.5.4 Error: Bad ENVID parameter syntax")]
+    [InlineData(" ENVID=a+4", "501 5.5.4 Error: Bad ENVID parameter syntax")]
+    [InlineData(" ENVID=a=b", "501 5.5.4 Error: Bad ENVID parameter syntax")]
+    [InlineData(" ENVID=a+2Bb+3Dc", "250 2.1.0 Accepted")]
+    [InlineData(" SIZE=00000000000000001000", "250 2.1.0 Accepted")]
+    [InlineData(" SIZE=00000000000000001001", "552 5.3.4 Error: message exceeds fixed maximum message size 1000")]
+    [InlineData(" SIZE=0", "250 2.1.0 Accepted")]
     [InlineData(" SMTPUTF8=yes", "501 5.5.4 Invalid SMTPUTF8 parameter. This flag does not accept a value")]
     [InlineData(" REQUIRETLS", "530 5.7.0 REQUIRETLS not permitted on non-TLS connections")]
     [InlineData(" RET=X", "501 5.5.4 Invalid RET parameter value. Must be FULL or HDRS")]
     [InlineData(" RET=FULL RET=HDRS", "501 5.5.4 Error: duplicate RET parameter")]
     [InlineData(" ENVID=a+0D+0Ab", "501 5.1.7 Error: Bad sender address syntax")]
-    [InlineData(" RET=hdrs ENVID=x+2By BODY=8bitmime SMTPUTF8 SIZE=10 X-FOO=1", "250 2.1.0 Accepted")]
+    [InlineData(" RET=hdrs ENVID=x+2By BODY=8bitmime SMTPUTF8 SIZE=10", "250 2.1.0 Accepted")]
+    [InlineData(" RET=hdrs ENVID=x+2By BODY=8bitmime SMTPUTF8 SIZE=10 X-FOO=1", "555 5.5.4 Error: unsupported parameter X-FOO")]
     [InlineData(" SIZE=1000", "250 2.1.0 Accepted")]
     [InlineData(" =x", "250 2.1.0 Accepted")]
     public async Task MAIL_parameters(string parameters, string expected)
@@ -52,6 +64,12 @@ public class ParameterTests
     [InlineData(" NOTIFY", "501 5.5.4 Error: NOTIFY parameter requires a value")]
     [InlineData(" ORCPT", "501 5.5.4 Error: ORCPT parameter requires a value")]
     [InlineData(" ORCPT=rfc822;rcpt@example.com", "250 2.1.5 Accepted")]
+    [InlineData(" ORCPT=rfc822;rcpt+2Btag@example.com", "250 2.1.5 Accepted")]
+    [InlineData(" ORCPT=rfc822;rcpt+2btag@example.com", "501 5.5.4 Error: Bad ORCPT parameter syntax")]
+    [InlineData(" ORCPT=rfc822;a=b@example.com", "501 5.5.4 Error: Bad ORCPT parameter syntax")]
+    [InlineData(" ORCPT=rfc822;rcpt@example.com+", "501 5.5.4 Error: Bad ORCPT parameter syntax")]
+    [InlineData(" X-PRIORITY=1", "555 5.5.4 Error: unsupported parameter X-PRIORITY")]
+    [InlineData(" RET=FULL", "555 5.5.4 Error: unsupported parameter RET")]
     [InlineData(" NOTIFY=success,FAILURE,delay", "250 2.1.5 Accepted")]
     public async Task RCPT_parameters(string parameters, string expected)
     {
@@ -64,13 +82,36 @@ public class ParameterTests
     }
 
     [Fact]
-    public async Task With_DSN_hidden_its_parameters_pass_unchecked()
+    public async Task With_DSN_hidden_its_parameters_get_555()
+    {
+        await using var server = await Server(o => o.HideDsn = true);
+        await using var client = await server.ConnectAsync();
+        Reply ehlo = await client.CommandAsync("EHLO x");
+        Assert.DoesNotContain("250-DSN", ehlo.Lines);
+        Assert.Equal("555 5.5.4 Error: unsupported parameter RET", (await client.CommandAsync("MAIL FROM:<a@b.c> RET=FULL")).Line);
+        Assert.Equal("555 5.5.4 Error: unsupported parameter ENVID", (await client.CommandAsync("MAIL FROM:<a@b.c> ENVID=y")).Line);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c>")).Code);
+        Assert.Equal("555 5.5.4 Error: unsupported parameter NOTIFY", (await client.CommandAsync("RCPT TO:<r@b.c> NOTIFY=SUCCESS")).Line);
+        Assert.Equal("555 5.5.4 Error: unsupported parameter ORCPT", (await client.CommandAsync("RCPT TO:<r@b.c> ORCPT=rfc822;r@b.c")).Line);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@b.c>")).Code);
+    }
+
+    [Fact]
+    public async Task Parameters_the_application_lists_pass_unchecked_to_the_handlers()
     {
         SmtpSession? session = null;
+        SmtpAddress? sender = null;
         SmtpAddress? recipient = null;
         await using var server = await Server(o =>
         {
             o.HideDsn = true;
+            o.AdditionalMailParameters = ["x-campaign", "RET", "ENVID"];
+            o.AdditionalRcptParameters = ["NOTIFY", "ORCPT"];
+            o.OnMailFrom = (a, s, ct) =>
+            {
+                sender = a;
+                return default;
+            };
             o.OnRcptTo = (a, s, ct) =>
             {
                 session = s;
@@ -79,13 +120,29 @@ public class ParameterTests
             };
         });
         await using var client = await server.ConnectAsync();
-        Reply ehlo = await client.CommandAsync("EHLO x");
-        Assert.DoesNotContain("250-DSN", ehlo.Lines);
-        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c> RET=X ENVID=y")).Code);
+        await client.CommandAsync("EHLO x");
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c> RET=X ENVID=y+4a X-Campaign=spring")).Code);
         Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@b.c> NOTIFY=BAD ORCPT=foo")).Code);
+        Assert.Equal("555 5.5.4 Error: unsupported parameter X-CAMPAIGN", (await client.CommandAsync("RCPT TO:<s@b.c> X-CAMPAIGN=1")).Line);
         Assert.Null(session!.Envelope.Dsn);
         Assert.Null(recipient!.Dsn);
+        Assert.Equal("spring", sender!.Args["X-CAMPAIGN"]);
+        Assert.Equal("y+4a", sender.Args["ENVID"]);
         Assert.Equal("BAD", recipient.Args["NOTIFY"]);
+    }
+
+    [Fact]
+    public async Task AUTH_parameter_is_supported_where_AUTH_is_offered()
+    {
+        await using var server = await Server(o =>
+        {
+            o.DisabledCommands = [];
+            o.AuthOptional = true;
+            o.AllowInsecureAuth = true;
+        });
+        await using var client = await server.ConnectAsync();
+        await client.CommandAsync("EHLO x");
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@b.c> AUTH=<>")).Code);
     }
 
     [Fact]
@@ -96,6 +153,7 @@ public class ParameterTests
         SmtpEnvelope? envelope = null;
         await using var server = await Server(o =>
         {
+            o.AdditionalMailParameters = ["CUSTOM"];
             o.OnMailFrom = (a, s, ct) =>
             {
                 sender = a;

@@ -37,7 +37,7 @@ public partial class ServerCommandLineTests
         }
 
         // Each line has the value form, a description from the API documentation and the default.
-        Assert.Matches(@"\n  --size N +Maximum message size in bytes; 0 means no limit\. \[default: 0\]\n", stdout);
+        Assert.Matches(@"\n  --size N +Maximum message size in bytes; 0 means no limit\. \[default: 26214400\]\n", stdout);
         Assert.Matches(@"\n  --socketTimeout MS +Idle timeout: .+ \[default: 60000\]\n", stdout);
         Assert.Matches(@"\n  --lmtp BOOL +Speak LMTP .+ \[default: false\]\n", stdout);
     }

@@ -71,7 +71,7 @@ public class ServerStoreTests
     [Fact]
     public async Task Eml_holds_exactly_the_unstuffed_bytes_and_json_the_parameters()
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(new() { ["disableReverseLookup"] = true });
+        await using ServerProcess server = await ServerProcess.StartAsync(new() { ["disableReverseLookup"] = true, ["hideDSN"] = false, ["bareLineEndings"] = "accept" });
         await using RawClient client = await ConnectAsync(server);
         Assert.Equal(250, (await client.CommandAsync("EHLO raw.example")).Code);
         Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com> BODY=8BITMIME SMTPUTF8 SIZE=300 ENVID=a+2Bb")).Code);

@@ -89,6 +89,9 @@ public partial class TelemetryDocumentationTests
             o.Certificate = TestPki.Shared.Server;
             o.AuthMethods = [SmtpAuthMethods.Plain];
             o.OnAuth = new SmtpPasswordAuthenticator(new Dictionary<string, string> { [AuthServer.User] = AuthServer.Password }).AuthenticateAsync;
+            o.MaxAuthFailuresPerClient = 1;
+            o.AuthFailureDelay = TimeSpan.Zero;
+            o.AllowInsecureAuth = true;
         }))
         {
             await using (var client = await TlsTestClient.ConnectAsync(server.EndPoint))
@@ -121,6 +124,16 @@ public partial class TelemetryDocumentationTests
                 Assert.Equal(220, (await broken.CommandAsync("STARTTLS")).Code);
                 await broken.SendAsync("this is not a TLS ClientHello\r\n");
                 await Connections.ConnectionManagementTests.WaitUntil(() => attributes.ContainsKey("error.type"));
+            }
+
+            // A failure, then the per-address limit (smtpd.auth.rate_limited).
+            await Connections.ConnectionManagementTests.WaitUntil(() => server.Server.ConnectionCount == 0);
+            await using (var guesser = await server.ConnectAsync())
+            {
+                await guesser.CommandAsync("EHLO x");
+                Assert.Equal(535, (await guesser.CommandAsync("AUTH PLAIN " + AuthServer.Base64($"\0{AuthServer.User}\0wrong"))).Code);
+                Assert.Equal(454, (await guesser.CommandAsync("AUTH PLAIN " + AuthServer.PlainToken)).Code);
+                Assert.Equal(221, (await guesser.CommandAsync("QUIT")).Code);
             }
 
             await Connections.ConnectionManagementTests.WaitUntil(() => measured.ContainsKey("smtpd.connection.duration") && server.Server.ConnectionCount == 0);

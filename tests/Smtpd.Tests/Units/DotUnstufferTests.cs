@@ -53,9 +53,12 @@ public class DotUnstufferTests
         return null;
     }
 
-    private static (string Body, int Consumed, bool Ended) Run(byte[] input, IReadOnlyList<int> splits, int outputSize)
+    private static (string Body, int Consumed, bool Ended) Run(byte[] input, IReadOnlyList<int> splits, int outputSize) =>
+        Run(input, splits, outputSize, SmtpBareLineEndings.Accept, out _);
+
+    private static (string Body, int Consumed, bool Ended) Run(byte[] input, IReadOnlyList<int> splits, int outputSize, SmtpBareLineEndings policy, out bool sawBare)
     {
-        var unstuffer = new DotUnstuffer();
+        var unstuffer = new DotUnstuffer(policy);
         var body = new List<byte>();
         byte[] output = new byte[outputSize];
         int position = 0;
@@ -75,7 +78,63 @@ public class DotUnstufferTests
             position = chunkStart;
         }
 
+        sawBare = unstuffer.SawBareLineEnding;
         return (Encoding.Latin1.GetString(body.ToArray()), position, unstuffer.IsEnded);
+    }
+
+    /// <summary>The model of <see cref="SmtpBareLineEndings.Normalize"/>: every CR and LF of the message not in a CRLF pair becomes CRLF.</summary>
+    private static string NormalizeModel(string body) =>
+        System.Text.RegularExpressions.Regex.Replace(body, "\r\n|\r|\n", "\r\n");
+
+    private static bool HasBareLineEnding(string body) => body.Replace("\r\n", "", StringComparison.Ordinal).IndexOfAny(['\r', '\n']) >= 0;
+
+    [Fact]
+    public void Line_ending_policies_match_their_models_on_random_inputs_splits_and_buffer_sizes()
+    {
+        var random = new Random(20261212);
+        char[] alphabet = ['a', '.', '\r', '\n', '.', '\r', '\n', 'x'];
+        for (int round = 0; round < 20000; round++)
+        {
+            var text = new StringBuilder();
+            int length = random.Next(0, 24);
+            for (int i = 0; i < length; i++)
+            {
+                text.Append(alphabet[random.Next(alphabet.Length)]);
+            }
+
+            byte[] input = Encoding.Latin1.GetBytes(text.Append("\r\n.\r\n").ToString());
+            (string Body, int Consumed) expected = Model(text.ToString())!.Value;
+            int[] splits = Enumerable.Range(0, 8).Select(_ => random.Next(1, 6)).ToArray();
+            int outputSize = random.Next(2, 9);
+
+            (string normalized, int normalizedConsumed, bool normalizedEnded) = Run(input, splits, outputSize, SmtpBareLineEndings.Normalize, out bool normalizedBare);
+            Assert.True(normalizedEnded, text.ToString());
+            Assert.Equal(expected.Consumed, normalizedConsumed);
+            Assert.Equal(NormalizeModel(expected.Body), normalized);
+            Assert.Equal(HasBareLineEnding(expected.Body), normalizedBare);
+
+            (string rejected, int rejectedConsumed, _) = Run(input, splits, outputSize, SmtpBareLineEndings.Reject, out bool rejectedBare);
+            Assert.Equal((expected.Body, expected.Consumed), (rejected, rejectedConsumed));
+            Assert.Equal(HasBareLineEnding(expected.Body), rejectedBare);
+
+            (_, _, _) = Run(input, splits, outputSize, SmtpBareLineEndings.Accept, out bool acceptedBare);
+            Assert.False(acceptedBare);
+        }
+    }
+
+    [Theory]
+    [InlineData("a\nb\r\n.\r\n", "a\r\nb\r\n")]
+    [InlineData("a\rb\r\n.\r\n", "a\r\nb\r\n")]
+    [InlineData("a\r\r\n.\r\n", "a\r\n\r\n")]
+    [InlineData("a\n.\r\nMAIL FROM:<x@y>\r\n.\r\n", "a\r\n.\r\nMAIL FROM:<x@y>\r\n")]
+    [InlineData("a\r.\rb\r\n.\r\n", "a\r\n.\r\nb\r\n")]
+    [InlineData("a\n..b\r\n.\r\n", "a\r\n.b\r\n")]
+    public void Normalize_makes_every_line_ending_CRLF_and_only_CRLF_dot_CRLF_ends_the_message(string input, string expected)
+    {
+        (string body, int consumed, bool ended) = Run(Encoding.Latin1.GetBytes(input), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 2, SmtpBareLineEndings.Normalize, out _);
+        Assert.True(ended);
+        Assert.Equal(input.Length, consumed);
+        Assert.Equal(expected, body);
     }
 
     [Fact]

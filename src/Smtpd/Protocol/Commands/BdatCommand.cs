@@ -71,7 +71,7 @@ internal static class BdatCommand
             if (chunk.Last)
             {
                 SmtpResult result = await message.Handler;
-                (bool accepted, Outcome outcome) = DataCommand.WriteReplies(protocol, result, oversized: false);
+                (bool accepted, Outcome outcome) = DataCommand.WriteReplies(protocol, result, refusal: null);
                 DataCommand.EndMessage(protocol, message.Stream.ByteLength, accepted, DataCommand.Describe(result));
                 return outcome;
             }
@@ -92,7 +92,7 @@ internal static class BdatCommand
             // The client vanished or timed out inside the chunk; the handler's reads fail too. Nothing is acknowledged.
             message?.Abandon();
             await protocol.Handlers.SettleDataAsync();
-            return await DataCommand.ConnectionLostAsync(protocol, message?.Stream.ByteLength ?? 0);
+            return await DataCommand.ConnectionLostAsync(protocol, message?.Stream.ByteLength ?? 0, message?.Stream.IsTooSlow ?? false);
         }
     }
 
@@ -122,7 +122,7 @@ internal static class BdatCommand
             return replies.NeedRcpt;
         }
 
-        ChunkedMessage message = transaction.Chunks ??= new ChunkedMessage(protocol.Transport, protocol.Options.Size);
+        ChunkedMessage message = transaction.Chunks ??= new ChunkedMessage(protocol.Transport, protocol.Options.Size, protocol.Server.DataRate);
         if (message.Refusal is { } refusal)
         {
             return refusal;

@@ -37,7 +37,7 @@ internal static class DataCommand
         await protocol.Replies.FlushAsync();
         ConnectionTransport transport = protocol.Transport;
         transport.Reader.ReadSize = ConnectionReader.MessageReadSize;
-        var message = new SmtpDataStream(new DataBodyReader(transport), protocol.Options.Size);
+        var message = new SmtpDataStream(new DataBodyReader(transport, protocol.Options.BareLineEndings, protocol.Server.DataRate), protocol.Options.Size);
         SmtpResult result;
         try
         {
@@ -47,12 +47,16 @@ internal static class DataCommand
         catch (Exception ex) when (message.Failure is not null || transport.IsAborted || ConnectionTransport.IsConnectionFailure(ex))
         {
             // The handler invoker lets only failures of the client's connection through; so does the drain.
-            return await ConnectionLostAsync(protocol, message.ByteLength);
+            return await ConnectionLostAsync(protocol, message.ByteLength, message.IsTooSlow);
         }
 
-        bool oversized = protocol.Options.RejectOversized && message.SizeExceeded;
-        (bool accepted, Outcome outcome) = WriteReplies(protocol, result, oversized);
-        EndMessage(protocol, message.ByteLength, accepted, oversized ? "552 message too big" : Describe(result));
+        // A refusal of the server's own (over size, bare line endings) stands whatever the handler returned.
+        ReplyTable replies = protocol.Endpoint.Replies;
+        (byte[]? refusal, string? refusalText) = protocol.Options.RejectOversized && message.SizeExceeded ? (replies.MessageTooBig, "552 message too big")
+            : message.IsRefusedForBareLineEndings ? (replies.BareLineEndings, "550 bare line endings")
+            : (null, null);
+        (bool accepted, Outcome outcome) = WriteReplies(protocol, result, refusal);
+        EndMessage(protocol, message.ByteLength, accepted, refusalText ?? Describe(result));
         return outcome;
     }
 
@@ -83,12 +87,20 @@ internal static class DataCommand
     }
 
     /// <summary>The client vanished or timed out mid-message: nothing is acknowledged (a timeout is told so).</summary>
-    internal static async ValueTask<Outcome> ConnectionLostAsync(SmtpProtocol protocol, long size)
+    internal static async ValueTask<Outcome> ConnectionLostAsync(SmtpProtocol protocol, long size, bool tooSlow)
     {
         LogTransaction(protocol, size, "connection lost before the end of the message");
         if (protocol.Transport.Timeouts.TimedOut && !protocol.Transport.IsAborted)
         {
-            SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
+            if (tooSlow)
+            {
+                SmtpLog.TooSlow(protocol.Logger, protocol.Session.Id, protocol.Session.RemoteAddress, size, protocol.Options.MinDataRate);
+            }
+            else
+            {
+                SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
+            }
+
             protocol.Replies.Write(protocol.Endpoint.Replies.Timeout);
             try
             {
@@ -104,7 +116,7 @@ internal static class DataCommand
     }
 
     /// <summary>The reply (LMTP: one per accepted RCPT); whether at least one accepts the message, and whether a 421 ends the connection.</summary>
-    internal static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, bool oversized)
+    internal static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, byte[]? refusal)
     {
         ReplyTable replies = protocol.Endpoint.Replies;
         bool lmtp = protocol.Options.Lmtp;
@@ -114,9 +126,9 @@ internal static class DataCommand
         int count = map?.Count ?? 1;
         for (int i = 0; i < count; i++)
         {
-            if (oversized)
+            if (refusal is not null)
             {
-                protocol.Replies.Write(replies.MessageTooBig);
+                protocol.Replies.Write(refusal);
                 continue;
             }
 

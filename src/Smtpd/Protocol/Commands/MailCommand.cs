@@ -31,6 +31,11 @@ internal static class MailCommand
             return protocol.Reply(501, "5.5.4", $"Error: duplicate {duplicate} parameter");
         }
 
+        if (args is not null && Parameters.FirstUnsupported(protocol, args, isMail: true) is { } unsupported)
+        {
+            return protocol.Reply(555, "5.5.4", $"Error: unsupported parameter {unsupported}");
+        }
+
         if (args is not null && Parameters.FirstValueless(args, "BODY", "SIZE", "RET", "ENVID") is { } valueless)
         {
             return protocol.Reply(501, "5.5.4", $"Error: {valueless} parameter requires a value");
@@ -39,6 +44,11 @@ internal static class MailCommand
         if (protocol.Session.CurrentTransaction?.HasSender == true)
         {
             return protocol.Reply(replies.NestedMail);
+        }
+
+        if (options.MaxEnvelopeSize > 0 && command.Line.Length > options.MaxEnvelopeSize)
+        {
+            return protocol.Reply(replies.EnvelopeTooBig);
         }
 
         string? body = null;
@@ -94,7 +104,10 @@ internal static class MailCommand
                     return protocol.Reply(replies.BadRet);
                 }
 
-                args.TryGetValue("ENVID", out envId);
+                if (args.TryGetValue("ENVID", out envId) && !Parameters.IsRawXText(command.Line, "ENVID"))
+                {
+                    return protocol.Reply(replies.BadEnvId);
+                }
             }
         }
 
@@ -111,11 +124,11 @@ internal static class MailCommand
             }
         }
 
-        return CompleteAsync(protocol, new SmtpAddress(address, args));
+        return CompleteAsync(protocol, new SmtpAddress(address, args), command.Line.Length);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress sender)
+    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress sender, int lineLength)
     {
         SmtpResult result = await protocol.Handlers.MailFromAsync(sender);
         if (!result.IsAccepted)
@@ -124,7 +137,7 @@ internal static class MailCommand
             return protocol.Replies.WriteResult(result);
         }
 
-        protocol.Transaction.Begin(sender, SmtpActivities.StartTransaction(protocol.Session, sender.Address, protocol.Options.TraceSenderAddress));
+        protocol.Transaction.Begin(sender, lineLength, SmtpActivities.StartTransaction(protocol.Session, sender.Address, protocol.Options.TraceSenderAddress));
         protocol.Replies.Write(protocol.Endpoint.Replies.MailAccepted);
         return Outcome.Continue;
     }

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace Smtpd;
 
-/// <summary><c>RCPT TO</c>: the address and its DSN parameters, the recipient limit, the handler; a repeated address replaces the earlier one.</summary>
+/// <summary><c>RCPT TO</c>: the address and its DSN parameters, the recipient and envelope limits, the handler; a repeated address replaces the earlier one.</summary>
 internal static class RcptCommand
 {
     public static ValueTask<Outcome> Execute(SmtpProtocol protocol, CommandLine command)
@@ -17,6 +17,11 @@ internal static class RcptCommand
         if (error == AddressParseError.DuplicateParameter)
         {
             return protocol.Reply(501, "5.5.4", $"Error: duplicate {duplicate} parameter");
+        }
+
+        if (args is not null && Parameters.FirstUnsupported(protocol, args, isMail: false) is { } unsupported)
+        {
+            return protocol.Reply(555, "5.5.4", $"Error: unsupported parameter {unsupported}");
         }
 
         if (args is not null && Parameters.FirstValueless(args, "NOTIFY", "ORCPT") is { } valueless)
@@ -51,7 +56,7 @@ internal static class RcptCommand
                 }
             }
 
-            if (args.TryGetValue("ORCPT", out string? orcpt) && !Parameters.IsOrcptSyntax(orcpt!))
+            if (args.TryGetValue("ORCPT", out string? orcpt) && (!Parameters.IsOrcptSyntax(orcpt!) || !Parameters.IsRawXText(command.Line, "ORCPT")))
             {
                 return protocol.Reply(replies.BadOrcpt);
             }
@@ -63,16 +68,17 @@ internal static class RcptCommand
         }
 
         int maxRecipients = protocol.Options.MaxRecipients;
-        if (maxRecipients > 0 && transaction.RecipientCount >= maxRecipients && transaction.IndexOfRecipient(address) < 0)
+        if ((maxRecipients > 0 && transaction.RecipientCount >= maxRecipients && transaction.IndexOfRecipient(address) < 0)
+            || transaction.WouldExceed(protocol.Options.MaxEnvelopeSize, command.Line.Length))
         {
             return protocol.Reply(replies.TooManyRecipients);
         }
 
-        return CompleteAsync(protocol, new SmtpAddress(address, args) { Dsn = dsn });
+        return CompleteAsync(protocol, new SmtpAddress(address, args) { Dsn = dsn }, command.Line.Length);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress recipient)
+    private static async ValueTask<Outcome> CompleteAsync(SmtpProtocol protocol, SmtpAddress recipient, int lineLength)
     {
         SmtpResult result = await protocol.Handlers.RcptToAsync(recipient);
         if (!result.IsAccepted)
@@ -80,7 +86,7 @@ internal static class RcptCommand
             return protocol.Replies.WriteResult(result);
         }
 
-        int index = protocol.Transaction.AddRecipient(recipient);
+        int index = protocol.Transaction.AddRecipient(recipient, lineLength);
         if (protocol.Options.Lmtp)
         {
             // LMTP answers once per accepted RCPT command (RFC 2033), even for a repeated address.
