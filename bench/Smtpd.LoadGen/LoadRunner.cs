@@ -28,6 +28,7 @@ internal sealed class LoadRunner
     private Watchdog? _watchdog;
     private long _tickets;
     private volatile bool _stop;
+    private long _lastStart = long.MaxValue;
 
     public LoadRunner(LoadGenOptions options, EndPoint endPoint)
     {
@@ -48,6 +49,10 @@ internal sealed class LoadRunner
     public async Task<RunReport> RunAsync()
     {
         int slots = _options.Mode == LoadMode.Idle ? _options.IdleConnections : _options.Connections;
+        if (_options.Duration > TimeSpan.Zero)
+        {
+            _lastStart = Stopwatch.GetTimestamp() + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        }
         using var watchdog = new Watchdog(slots, _options.Deadline, () =>
         {
             _stop = true;
@@ -429,6 +434,11 @@ internal sealed class LoadRunner
 
     private bool TakeTicket(ref int ownLeft)
     {
+        if (Stopwatch.GetTimestamp() >= _lastStart)
+        {
+            return false;
+        }
+
         if (_options.MessagesPerConnection > 0)
         {
             if (ownLeft <= 0)

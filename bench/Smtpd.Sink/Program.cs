@@ -5,24 +5,34 @@ using System.Runtime.InteropServices;
 using Smtpd;
 
 // Smtpd as a discard sink, configured through the public API only: every sender and recipient is accepted, every
-// message is read to its end and thrown away. Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE]
+// message is read to its end and thrown away. Its handler never blocks, so it runs with UnsafePreferInlineScheduling
+// (as the server program does); --thread-pool runs it with the library's default scheduling instead.
+// Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool]
 
 const int UsageError = 2;
+const string Usage = "usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool]";
 int port = 0;
 string? certFile = null;
 string? keyFile = null;
+bool inline = true;
 for (int i = 0; i < args.Length; i++)
 {
     string name = args[i];
     if (name is "--help" or "-h")
     {
-        await Console.Error.WriteLineAsync("usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE]");
+        await Console.Error.WriteLineAsync(Usage);
         return 0;
+    }
+
+    if (name == "--thread-pool")
+    {
+        inline = false;
+        continue;
     }
 
     if (i + 1 >= args.Length || name is not ("--port" or "--cert" or "--key"))
     {
-        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' (usage: --port N [--cert PEM-FILE --key PEM-FILE])");
+        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' ({Usage})");
         return UsageError;
     }
 
@@ -66,6 +76,7 @@ var options = new SmtpServerOptions
     SocketTimeout = TimeSpan.FromMinutes(5),
     CloseTimeout = TimeSpan.FromSeconds(1),
     MaxUnrecognizedCommands = 0,
+    UnsafePreferInlineScheduling = inline,
     OnData = static async (message, session, cancellationToken) =>
     {
         await message.CopyToAsync(Stream.Null, cancellationToken);

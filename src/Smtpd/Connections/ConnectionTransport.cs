@@ -23,10 +23,12 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     /// <param name="socket">The socket, or <see langword="null"/> for a stream handed to the server.</param>
     /// <param name="stream">The stream, or <see langword="null"/> to read and write the socket.</param>
     /// <param name="timeoutMs">The socket timeout: the bound of every wait on the client.</param>
-    public ConnectionTransport(Socket? socket, Stream? stream, long timeoutMs)
+    /// <param name="inlineScheduling">Wait for the socket on a readiness loop and continue there (<see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/>).</param>
+    public ConnectionTransport(Socket? socket, Stream? stream, long timeoutMs, bool inlineScheduling = false)
     {
         Socket = socket;
-        Stream = stream ?? new SocketStream(socket!);
+        SocketStream = stream is null ? new SocketStream(socket!, inlineScheduling) : null;
+        Stream = stream ?? SocketStream!;
         Reader = new ConnectionReader(Stream, socket);
         Writer = new ConnectionWriter(Stream);
         Timeouts = new TimeoutControl(this);
@@ -34,6 +36,9 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     }
 
     public Socket? Socket { get; }
+
+    /// <summary>The stream over <see cref="Socket"/> (under TLS, when there is TLS), or <see langword="null"/> for a caller's stream.</summary>
+    public SocketStream? SocketStream { get; }
 
     /// <summary>The stream the session speaks over: the socket's, the caller's, or TLS over either.</summary>
     public Stream Stream { get; private set; }
@@ -82,6 +87,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
             // A handler's cancellation callback threw; the abort goes on.
         }
 
+        SocketStream?.Dispose();
         Socket?.Dispose();
         Stream.Dispose();
     }
@@ -247,6 +253,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
             // TLS close_notify to a dead peer.
         }
 
+        SocketStream?.Dispose();
         Socket?.Dispose();
     }
 

@@ -6,16 +6,24 @@ namespace Smtpd;
 /// The connection's stream over its socket (what <see cref="NetworkStream"/> does, with a cheaper write): the socket
 /// is switched to non-blocking mode, so a write first tries a plain send, which takes a reply whole in one system
 /// call without the asynchronous machinery, and only waits asynchronously when the socket's buffer is full.
+/// With a <see cref="SocketReadiness"/> (<see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/>) reads are plain
+/// receives too, and every wait (for bytes, or for room to send) is one on the readiness loop, whose thread runs what
+/// follows; without one, reads and full-buffer waits are the runtime's asynchronous socket operations.
 /// </summary>
 internal sealed class SocketStream : Stream
 {
     private readonly Socket _socket;
+    private readonly SocketReadiness? _readiness;
 
-    public SocketStream(Socket socket)
+    public SocketStream(Socket socket, bool inlineScheduling = false)
     {
         _socket = socket;
         _socket.Blocking = false;
+        _readiness = inlineScheduling ? SocketReadiness.TryRegister(socket) : null;
     }
+
+    /// <summary>Waits and continuations run on a readiness loop.</summary>
+    public bool IsInline => _readiness is not null;
 
     public override bool CanRead => true;
 
@@ -33,7 +41,69 @@ internal sealed class SocketStream : Stream
 
     /// <summary>Receives from the socket; failures surface as <see cref="SocketException"/> (the engine treats them as a lost connection).</summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    /// <summary>Receives (or peeks, with <see cref="SocketFlags.Peek"/>) what the socket has, waiting for bytes when it has none; a zero-byte buffer only waits.</summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, SocketFlags flags, CancellationToken cancellationToken)
+    {
+        if (_readiness is null)
+        {
+            return _socket.ReceiveAsync(buffer, flags, cancellationToken);
+        }
+
+        int sequence = _readiness.ReadSequence;
+        if (!_readiness.IsKnownEmpty(sequence))
+        {
+            int received = _socket.Receive(buffer.Span, flags, out SocketError error);
+            if (error == SocketError.Success)
+            {
+                // Less than asked (and not the end of the stream): the socket's queue is empty as of this sequence.
+                if (received < buffer.Length && received > 0 && flags == SocketFlags.None)
+                {
+                    _readiness.MarkEmpty(sequence);
+                }
+
+                return new(received);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(new SocketException((int)error));
+            }
+
+            _readiness.MarkEmpty(sequence);
+        }
+
+        return ReceiveWhenReadableAsync(buffer, flags, sequence, cancellationToken);
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReceiveWhenReadableAsync(Memory<byte> buffer, SocketFlags flags, int sequence, CancellationToken cancellationToken)
+    {
+        SocketReadiness readiness = _readiness!;
+        while (true)
+        {
+            await readiness.WaitReadableAsync(sequence, cancellationToken);
+            sequence = readiness.ReadSequence;
+            int received = _socket.Receive(buffer.Span, flags, out SocketError error);
+            if (error == SocketError.Success)
+            {
+                if (received < buffer.Length && received > 0 && flags == SocketFlags.None)
+                {
+                    readiness.MarkEmpty(sequence);
+                }
+
+                return received;
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                throw new SocketException((int)error);
+            }
+
+            readiness.MarkEmpty(sequence);
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -42,6 +112,7 @@ internal sealed class SocketStream : Stream
     {
         while (!buffer.IsEmpty)
         {
+            int sequence = _readiness?.WriteSequence ?? 0;
             int sent = _socket.Send(buffer.Span, SocketFlags.None, out SocketError error);
             if (error == SocketError.Success)
             {
@@ -49,7 +120,7 @@ internal sealed class SocketStream : Stream
             }
             else if (error == SocketError.WouldBlock)
             {
-                return SendAsync(buffer, cancellationToken);
+                return _readiness is null ? SendAsync(buffer, cancellationToken) : SendWhenWritableAsync(buffer, sequence, cancellationToken);
             }
             else
             {
@@ -76,6 +147,35 @@ internal sealed class SocketStream : Stream
         }
     }
 
+    private async ValueTask SendWhenWritableAsync(ReadOnlyMemory<byte> buffer, int sequence, CancellationToken cancellationToken)
+    {
+        SocketReadiness readiness = _readiness!;
+        while (true)
+        {
+            await readiness.WaitWritableAsync(sequence, cancellationToken);
+            while (true)
+            {
+                sequence = readiness.WriteSequence;
+                int sent = _socket.Send(buffer.Span, SocketFlags.None, out SocketError error);
+                if (error == SocketError.WouldBlock)
+                {
+                    break;
+                }
+
+                if (error != SocketError.Success)
+                {
+                    throw new IOException(new SocketException((int)error).Message, new SocketException((int)error));
+                }
+
+                buffer = buffer[sent..];
+                if (buffer.IsEmpty)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
@@ -99,6 +199,8 @@ internal sealed class SocketStream : Stream
     {
         if (disposing)
         {
+            // The registration ends first: a pending wait fails, and the descriptor is not closed under the loop's feet.
+            _readiness?.Close();
             _socket.Dispose();
         }
 
