@@ -40,8 +40,8 @@ internal sealed class LoadGenOptions
           --server-pid PID          sample the server's VmRSS/VmHWM from /proc (idle mode: RSS per connection)
           --timeout SECONDS         limit for each connect, read and write (default 30)
           --deadline SECONDS        limit for the whole run (default 900)
-          --duration SECONDS        start no new message after SECONDS (--messages is then a maximum): a warm-up
-                                    of a fixed time, whatever the server's speed
+          --duration SECONDS        start no new message SECONDS after the messaging phase began (--messages is
+                                    then a maximum): a warm-up of a fixed time, whatever the server's speed
           --max-errors N            stop after N errors (default 100)
           --thread-pool-completions run socket continuations on the thread pool instead of inline on the
                                     socket event thread (inline is the default: fewer thread hops, less CPU)

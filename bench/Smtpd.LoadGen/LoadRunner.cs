@@ -49,10 +49,6 @@ internal sealed class LoadRunner
     public async Task<RunReport> RunAsync()
     {
         int slots = _options.Mode == LoadMode.Idle ? _options.IdleConnections : _options.Connections;
-        if (_options.Duration > TimeSpan.Zero)
-        {
-            _lastStart = Stopwatch.GetTimestamp() + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
-        }
         using var watchdog = new Watchdog(slots, _options.Deadline, () =>
         {
             _stop = true;
@@ -101,6 +97,7 @@ internal sealed class LoadRunner
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
+        StartClock(start);
         SmtpClientConnection?[] survivors = await Task.WhenAll(Enumerable.Range(0, n)
             .Where(slot => connections[slot] is not null)
             .Select(slot => ReuseWorkerAsync(slot, connections[slot]!)));
@@ -116,6 +113,7 @@ internal sealed class LoadRunner
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
+        StartClock(start);
         await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(PerMessageWorkerAsync));
         report.ElapsedSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         report.ClientCpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
@@ -430,6 +428,15 @@ internal sealed class LoadRunner
     {
         await c.SendAsync(_template.Rset);
         await c.ReadReplyAsync();
+    }
+
+    /// <summary>The messaging phase starts: with <see cref="LoadGenOptions.Duration"/>, no message starts after it has passed.</summary>
+    private void StartClock(long start)
+    {
+        if (_options.Duration > TimeSpan.Zero)
+        {
+            _lastStart = start + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        }
     }
 
     private bool TakeTicket(ref int ownLeft)
