@@ -301,8 +301,9 @@ secret comparison, whole in-memory sessions; allocations per command) are separa
 | SmtpServer (NuGet) | `bench/peers/SmtpServerSink` | no authentication; the message store walks the buffered message and discards it; the runtime's defaults, as Smtpd |
 | aiosmtpd | `/usr/bin/python3 bench/peers/aiosmtpd_sink.py` | fixed host name (no `getfqdn()` per connection), no size limit, no AUTH |
 
-Each run starts a fresh server process, warms it up with 6 s of the same load (not measured; long enough for the .NET
-servers' tiered compilation to settle: on the sink the CPU per message stops falling after 3 to 5 s of load), then
+Each run starts a fresh server process, warms it up with 8 s of the same load (not measured; long enough for the .NET
+servers' tiered compilation to settle: on the sink the CPU per message stops falling after 3 to 5 s of load, and the
+tiering thread's last samples come 6 s into a continuous load), then
 measures with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src). No server gets runtime settings from the
 environment. The servers are interleaved and their order is rotated per
 repetition and workload.

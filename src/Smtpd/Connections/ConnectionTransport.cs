@@ -127,6 +127,31 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Waits, bounded by the socket timeout, until input is there when the wait is free (a readiness loop, see
+    /// <see cref="ConnectionReader.WaitForDataAsync"/>), so the reads that follow complete at once instead of each
+    /// suspending its own chain of async frames; completes at once otherwise.
+    /// </summary>
+    public ValueTask WaitForInputAsync()
+    {
+        ValueTask<int> wait = Reader.WaitForDataAsync();
+        return wait.IsCompletedSuccessfully ? default : AwaitInputAsync(wait);
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitInputAsync(ValueTask<int> wait)
+    {
+        Timeouts.Arm(TimeoutAction.WakeRead, _timeoutMs);
+        try
+        {
+            _ = await wait;
+        }
+        finally
+        {
+            Timeouts.Disarm();
+        }
+    }
+
     /// <summary>Sends what the writer holds, bounded by the socket timeout (a client that does not read its replies is cut off).</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync()
@@ -272,6 +297,11 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
         {
             created.Dispose();
             return existing;
+        }
+
+        if (SocketStream is not null)
+        {
+            SocketStream.AbortToken = created.Token;
         }
 
         // An abort that ran before the source existed found nothing to cancel.

@@ -25,6 +25,28 @@ internal sealed class SocketStream : Stream
     /// <summary>Waits and continuations run on a readiness loop.</summary>
     public bool IsInline => _readiness is not null;
 
+    /// <summary>
+    /// The transport's abort token: cancelling it disposes this stream, which fails every pending operation, so an
+    /// operation given this token needs no registration of its own on it.
+    /// </summary>
+    public CancellationToken AbortToken { get; set; }
+
+    /// <summary>
+    /// Completes when the socket has bytes (or its end) to read, without reading them or holding a buffer. On a readiness
+    /// loop this costs no system call: it waits when the last receive emptied the socket, and otherwise completes at
+    /// once (the read that follows finds out). Without one it is the runtime's zero-byte receive.
+    /// </summary>
+    public ValueTask<int> WaitForDataAsync()
+    {
+        if (_readiness is null)
+        {
+            return _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None);
+        }
+
+        int sequence = _readiness.ReadSequence;
+        return _readiness.IsKnownEmpty(sequence) ? _readiness.WaitReadableAsync(sequence, CancellationToken.None) : default;
+    }
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -46,6 +68,11 @@ internal sealed class SocketStream : Stream
     /// <summary>Receives (or peeks, with <see cref="SocketFlags.Peek"/>) what the socket has, waiting for bytes when it has none; a zero-byte buffer only waits.</summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, SocketFlags flags, CancellationToken cancellationToken)
     {
+        if (cancellationToken == AbortToken)
+        {
+            cancellationToken = CancellationToken.None;
+        }
+
         if (_readiness is null)
         {
             return _socket.ReceiveAsync(buffer, flags, cancellationToken);
@@ -83,7 +110,7 @@ internal sealed class SocketStream : Stream
         SocketReadiness readiness = _readiness!;
         while (true)
         {
-            await readiness.WaitReadableAsync(sequence, cancellationToken);
+            _ = await readiness.WaitReadableAsync(sequence, cancellationToken);
             sequence = readiness.ReadSequence;
             int received = _socket.Receive(buffer.Span, flags, out SocketError error);
             if (error == SocketError.Success)
@@ -110,6 +137,11 @@ internal sealed class SocketStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (cancellationToken == AbortToken)
+        {
+            cancellationToken = CancellationToken.None;
+        }
+
         while (!buffer.IsEmpty)
         {
             int sequence = _readiness?.WriteSequence ?? 0;
@@ -152,7 +184,7 @@ internal sealed class SocketStream : Stream
         SocketReadiness readiness = _readiness!;
         while (true)
         {
-            await readiness.WaitWritableAsync(sequence, cancellationToken);
+            _ = await readiness.WaitWritableAsync(sequence, cancellationToken);
             while (true)
             {
                 sequence = readiness.WriteSequence;

@@ -138,20 +138,26 @@ internal sealed class ReadinessLoop
         }
     }
 
+    /// <summary>The thread's loop: never returns, so it is compiled optimised at once (tiering could only replace it on the stack).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Run()
     {
         byte[] events = GC.AllocateUninitializedArray<byte>(EventsPerWait * Epoll.EventSize, pinned: true);
         while (true)
         {
-            int count = Epoll.Wait(_epoll, events);
-            for (int i = 0; i < count; i++)
+            Dispatch(events, Epoll.Wait(_epoll, events));
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> events, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            ulong data = Epoll.DataAt(events, i);
+            SocketReadiness? readiness = Volatile.Read(ref _slots)[(int)(uint)data];
+            if (readiness is not null && readiness.Token == data)
             {
-                ulong data = Epoll.DataAt(events, i);
-                SocketReadiness? readiness = Volatile.Read(ref _slots)[(int)(uint)data];
-                if (readiness is not null && readiness.Token == data)
-                {
-                    readiness.OnEvents(Epoll.EventsAt(events, i));
-                }
+                readiness.OnEvents(Epoll.EventsAt(events, i));
             }
         }
     }

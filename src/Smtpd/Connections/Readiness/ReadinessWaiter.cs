@@ -8,7 +8,7 @@ namespace Smtpd;
 /// failure (the socket closed, the wait cancelled) comes from another thread and completes it on the thread pool, so
 /// the caller's thread (a heartbeat, a close) never runs the connection. Whoever disarms it completes it: exactly once.
 /// </summary>
-internal sealed class ReadinessWaiter : IValueTaskSource
+internal sealed class ReadinessWaiter : IValueTaskSource<int>
 {
     private ManualResetValueTaskSourceCore<bool> _core;
     private int _armed;
@@ -24,8 +24,8 @@ internal sealed class ReadinessWaiter : IValueTaskSource
     /// <summary>Takes the armed wait back (the condition already holds): <see langword="false"/> when a signal or failure took it first.</summary>
     public bool TryDisarm() => Interlocked.Exchange(ref _armed, 0) == 1;
 
-    /// <summary>The armed wait.</summary>
-    public ValueTask Task => new(this, _core.Version);
+    /// <summary>The armed wait; its result is 0.</summary>
+    public ValueTask<int> Task => new(this, _core.Version);
 
     /// <summary>From the readiness loop: completes the armed wait; its continuation runs on this thread.</summary>
     public void Signal()
@@ -46,10 +46,14 @@ internal sealed class ReadinessWaiter : IValueTaskSource
         }
     }
 
-    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+    int IValueTaskSource<int>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        return 0;
+    }
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _core.GetStatus(token);
 
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 }

@@ -67,11 +67,11 @@ internal sealed class SocketReadiness
     /// <summary>A receive that started at <paramref name="sequence"/> found the queue empty (would block, or returned less than asked).</summary>
     public void MarkEmpty(int sequence) => _emptyAt = sequence;
 
-    /// <summary>Completes when a readiness event after <paramref name="sequence"/> arrives; fails when the socket closes or <paramref name="cancellationToken"/> is cancelled.</summary>
-    public ValueTask WaitReadableAsync(int sequence, CancellationToken cancellationToken) => WaitAsync(_reader, ref _readEvents, sequence, cancellationToken);
+    /// <summary>Completes (with 0) when a readiness event after <paramref name="sequence"/> arrives; fails when the socket closes or <paramref name="cancellationToken"/> is cancelled.</summary>
+    public ValueTask<int> WaitReadableAsync(int sequence, CancellationToken cancellationToken) => WaitAsync(_reader, ref _readEvents, sequence, cancellationToken);
 
     /// <summary>Completes when the socket may take more bytes after <paramref name="sequence"/>; the socket is watched for writability from the first such wait on.</summary>
-    public ValueTask WaitWritableAsync(int sequence, CancellationToken cancellationToken)
+    public ValueTask<int> WaitWritableAsync(int sequence, CancellationToken cancellationToken)
     {
         ReadinessWaiter writer = _writer ??= new ReadinessWaiter();
         if (!_watchingWrites && Volatile.Read(ref _closed) == 0)
@@ -81,7 +81,7 @@ internal sealed class SocketReadiness
             int error = _loop.Modify(this, _socket, ReadEvents | WriteEvents | Epoll.EdgeTriggered);
             if (error != 0)
             {
-                return ValueTask.FromException(new SocketException(error));
+                return ValueTask.FromException<int>(new SocketException(error));
             }
         }
 
@@ -119,15 +119,15 @@ internal sealed class SocketReadiness
 
     private static SocketException Aborted() => new((int)SocketError.OperationAborted);
 
-    private ValueTask WaitAsync(ReadinessWaiter waiter, ref int events, int sequence, CancellationToken cancellationToken)
+    private ValueTask<int> WaitAsync(ReadinessWaiter waiter, ref int events, int sequence, CancellationToken cancellationToken)
     {
         waiter.Arm();
         if (Volatile.Read(ref events) != sequence || Volatile.Read(ref _closed) != 0 || cancellationToken.IsCancellationRequested)
         {
             if (waiter.TryDisarm())
             {
-                return Volatile.Read(ref _closed) != 0 ? ValueTask.FromException(Aborted())
-                    : cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken)
+                return Volatile.Read(ref _closed) != 0 ? ValueTask.FromException<int>(Aborted())
+                    : cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<int>(cancellationToken)
                     : default;
             }
         }
@@ -135,10 +135,10 @@ internal sealed class SocketReadiness
         return cancellationToken.CanBeCanceled ? WaitCancellableAsync(waiter, cancellationToken) : waiter.Task;
     }
 
-    private static async ValueTask WaitCancellableAsync(ReadinessWaiter waiter, CancellationToken cancellationToken)
+    private static async ValueTask<int> WaitCancellableAsync(ReadinessWaiter waiter, CancellationToken cancellationToken)
     {
         using CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
             static (state, token) => ((ReadinessWaiter)state!).Fail(new OperationCanceledException(token)), waiter);
-        await waiter.Task;
+        return await waiter.Task;
     }
 }
