@@ -337,6 +337,60 @@ public class InlineSchedulingTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_burst_of_connections_is_accepted_and_served(bool inline)
+    {
+        await using var server = await StartAsync(inline, o => o.MaxClients = 0);
+        var connects = new List<Task<RawClient>>();
+        for (int i = 0; i < 100; i++)
+        {
+            connects.Add(RawClient.ConnectAsync(server.EndPoint));
+        }
+
+        RawClient[] clients = await Task.WhenAll(connects);
+        await Task.WhenAll(clients.Select(async client =>
+        {
+            Assert.Equal(220, (await client.ReadReplyAsync()).Code);
+            Assert.Equal(250, (await client.CommandAsync("EHLO burst")).Code);
+            Assert.Equal(221, (await client.CommandAsync("QUIT")).Code);
+            await client.DisposeAsync();
+        }));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_Unix_domain_socket_listener_serves_sessions(bool inline)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"smtpd-{Guid.NewGuid():N}.sock");
+        try
+        {
+            await using var server = new SmtpServer(TestServer.Defaults(o =>
+            {
+                o.UnsafePreferInlineScheduling = inline;
+                o.AuthOptional = true;
+            }));
+            await server.ListenAsync(new UnixDomainSocketEndPoint(path));
+            for (int i = 0; i < 3; i++)
+            {
+                using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+                await using var stream = new NetworkStream(socket);
+                using var reader = new StreamReader(stream, Encoding.ASCII);
+                Assert.StartsWith("220 ", await reader.ReadLineAsync());
+                await stream.WriteAsync("NOOP\r\nQUIT\r\n"u8.ToArray());
+                Assert.StartsWith("250 ", await reader.ReadLineAsync());
+                Assert.StartsWith("221 ", await reader.ReadLineAsync());
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var watch = Stopwatch.StartNew();
