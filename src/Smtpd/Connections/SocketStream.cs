@@ -36,16 +36,7 @@ internal sealed class SocketStream : Stream
     /// loop this costs no system call: it waits when the last receive emptied the socket, and otherwise completes at
     /// once (the read that follows finds out). Without one it is the runtime's zero-byte receive.
     /// </summary>
-    public ValueTask<int> WaitForDataAsync()
-    {
-        if (_readiness is null)
-        {
-            return _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None);
-        }
-
-        int sequence = _readiness.ReadSequence;
-        return _readiness.IsKnownEmpty(sequence) ? _readiness.WaitReadableAsync(sequence, CancellationToken.None) : default;
-    }
+    public ValueTask<int> WaitForDataAsync() => ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None);
 
     public override bool CanRead => true;
 
@@ -79,6 +70,14 @@ internal sealed class SocketStream : Stream
         }
 
         int sequence = _readiness.ReadSequence;
+        if (buffer.IsEmpty && flags == SocketFlags.None)
+        {
+            // A zero-byte read (the command loop's, or SslStream's before each record) only waits, and without a system
+            // call: .NET turns a zero-byte receive into a one-byte peek. When the socket is not known to be empty it
+            // completes at once, and the read that follows finds out.
+            return _readiness.IsKnownEmpty(sequence) ? _readiness.WaitReadableAsync(sequence, cancellationToken) : default;
+        }
+
         if (!_readiness.IsKnownEmpty(sequence))
         {
             int received = _socket.Receive(buffer.Span, flags, out SocketError error);
