@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Smtpd.Hosting;
+using Smtpd.Server.Admin;
+using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
 
@@ -38,9 +40,7 @@ internal static class Program
         {
             IConfigurationRoot configuration = ServerConfiguration.Build(args);
             ServerSettings settings = ServerSettings.Read(configuration);
-            var store = new MessageStore(settings.Store);
-            store.Prepare();
-            host = BuildHost(configuration, settings, store);
+            host = BuildHost(configuration, settings);
         }
         catch (SmtpConfigurationException ex)
         {
@@ -64,7 +64,7 @@ internal static class Program
         }
     }
 
-    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings, MessageStore store)
+    private static IHost BuildHost(IConfiguration configuration, ServerSettings settings)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         ConfigureLogging(builder.Logging, configuration);
@@ -75,7 +75,13 @@ internal static class Program
         builder.Services.AddOptions<HostOptions>().PostConfigure<IOptions<SmtpServerOptions>>(
             static (host, smtp) => host.ShutdownTimeout = smtp.Value.CloseTimeout + smtp.Value.SocketTimeout);
 
-        builder.Services.AddSingleton(store);
+        builder.Services.AddDeliveryTarget(settings);
+        if (settings.Admin is { } admin)
+        {
+            // Before the SMTP server: a port in use fails the start before the SMTP port listens.
+            builder.Services.AddAdminEndpoint(admin);
+        }
+
         builder.Services.AddSingleton(settings.Recipients);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
@@ -114,6 +120,8 @@ internal static class Program
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
+        logging.AddFilter("NATS", LogLevel.Warning);
         bool verbose = ParseFlag(configuration["logger"]);
         logging.AddFilter(configuration["component"] ?? new SmtpServerOptions().Component, verbose ? LogLevel.Debug : LogLevel.Warning);
 
@@ -144,6 +152,8 @@ internal static class Program
     {
         try
         {
+            // The target first (folders made, or NATS connected and the stream checked): the server's options depend on it.
+            await host.Services.PrepareDeliveryAsync(CancellationToken.None);
             await host.StartAsync();
         }
         catch (Exception ex) when (ex is SmtpConfigurationException or IOException or ArgumentException or OptionsValidationException)
@@ -157,7 +167,7 @@ internal static class Program
 
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Smtpd.Server");
         SmtpServer server = host.Services.GetRequiredService<SmtpServer>();
-        string store = host.Services.GetRequiredService<MessageStore>().Root;
+        string store = host.Services.GetRequiredService<IDeliveryTarget>().Description;
         foreach (System.Net.EndPoint endPoint in server.EndPoints)
         {
             ServerLog.Listening(logger, endPoint, store);

@@ -1,17 +1,18 @@
 using Microsoft.Extensions.Logging;
+using Smtpd.Server.Delivery;
 
 namespace Smtpd.Server;
 
 /// <summary>
 /// The program's server: refuses recipients outside the <c>recipients</c> setting (550 5.1.1) and stores each message
-/// (<see cref="MessageStore"/>) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
-/// discarded; a store that cannot write gives 451 4.3.0, so the client retries later.
+/// (<see cref="IDeliveryTarget"/>: the folder store or a JetStream stream) before it is acknowledged. A message over <c>size</c> is refused (552 5.3.4) and
+/// discarded; a target that cannot take it gives 451 4.3.0, so the client retries later.
 /// </summary>
 /// <param name="options">The bound options.</param>
-/// <param name="store">The message store.</param>
+/// <param name="target">Where accepted messages go.</param>
 /// <param name="recipients">The recipient policy.</param>
 /// <param name="logger">The program's logger.</param>
-internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore store, RecipientPolicy recipients, ILogger<StoreSmtpServer> logger)
+internal sealed class StoreSmtpServer(SmtpServerOptions options, IDeliveryTarget target, RecipientPolicy recipients, ILogger<StoreSmtpServer> logger)
     : SmtpServer(options)
 {
     /// <inheritdoc/>
@@ -30,7 +31,7 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
         ArgumentNullException.ThrowIfNull(session);
         try
         {
-            string? id = await store.StoreAsync(message, session, Options.Name, cancellationToken);
+            string? id = await target.DeliverAsync(message, session, Options.Name, cancellationToken);
             if (id is null)
             {
                 // Over size: the program sets RejectOversized, so the library answers with its own 552 5.3.4 whatever
@@ -42,7 +43,7 @@ internal sealed class StoreSmtpServer(SmtpServerOptions options, MessageStore st
             LogMessage(session, message, id, "accepted", 250);
             return SmtpResult.Accept((Options.Lmtp ? "OK: message accepted as " : "OK: message queued as ") + id);
         }
-        catch (MessageStoreException ex)
+        catch (DeliveryException ex)
         {
             ServerLog.StoreFailed(logger, session.Id, ex.Message);
             LogMessage(session, message, null, "deferred", 451);

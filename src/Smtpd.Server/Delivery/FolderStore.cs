@@ -1,18 +1,17 @@
 using System.Buffers;
-using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Smtpd.Hosting;
 
-namespace Smtpd.Server;
+namespace Smtpd.Server.Delivery;
 
 /// <summary>
 /// The <c>store</c> folder: each accepted message becomes <c>&lt;id&gt;.eml</c> (trace fields, then the message bytes
 /// exactly as received after dot-unstuffing) and <c>&lt;id&gt;.json</c> (envelope and session). Both are written under
-/// the same name in the dot-folder <c>.tmp</c>, flushed to disk, renamed into the store (the <c>.eml</c> first, the
-/// <c>.json</c> last) and the store folder is flushed, all before the handler returns and so before the 250 reply.
-/// Whatever goes wrong before that leaves nothing at the top level of the store.
+/// the same name in the dot-folder <c>.tmp</c> while the message arrives, then made durable by the <see cref="GroupCommit"/>
+/// (flushed, renamed into the store with the <c>.eml</c> first, the store folder flushed) before the handler returns and
+/// so before the 250 reply. Whatever goes wrong before that leaves nothing at the top level of the store.
 /// </summary>
-internal sealed class MessageStore
+internal sealed class FolderStore : IDeliveryTarget
 {
     /// <summary>The dot-folder where messages are written before they are renamed into the store.</summary>
     public const string TemporaryFolderName = ".tmp";
@@ -22,12 +21,16 @@ internal sealed class MessageStore
 
     private const int BufferSize = 64 * 1024;
 
+    private readonly GroupCommit _commit;
+
     /// <summary>Creates the store for the folder <paramref name="root"/> (a full path).</summary>
     /// <param name="root">The store folder.</param>
-    public MessageStore(string root)
+    /// <param name="sync">How batches are flushed (tests watch it); the default flushes to disk.</param>
+    public FolderStore(string root, StoreSync? sync = null)
     {
         Root = root;
         TemporaryFolder = Path.Combine(root, TemporaryFolderName);
+        _commit = new GroupCommit(root, sync ?? new StoreSync());
     }
 
     /// <summary>The store folder.</summary>
@@ -36,9 +39,19 @@ internal sealed class MessageStore
     /// <summary>The dot-folder of temporary files.</summary>
     public string TemporaryFolder { get; }
 
+    /// <inheritdoc/>
+    public string Description => Root;
+
+    /// <inheritdoc/>
+    public long? MaxMessageSize => null;
+
+    /// <inheritdoc/>
+    /// <remarks>A disk that fails is seen message by message (451); the folder itself is always there to try.</remarks>
+    public bool IsAvailable => true;
+
     /// <summary>Creates the folders if needed and removes stale temporary files (see <see cref="StaleAfter"/>).</summary>
     /// <exception cref="SmtpConfigurationException">The folders cannot be created.</exception>
-    public void Prepare()
+    public Task PrepareAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -56,6 +69,8 @@ internal sealed class MessageStore
         {
             throw new SmtpConfigurationException($"store: cannot use '{Root}': {ex.Message}", ex);
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -66,22 +81,22 @@ internal sealed class MessageStore
     /// <param name="session">The session with the envelope.</param>
     /// <param name="serverName">The server's name for the <c>Received:</c> field.</param>
     /// <param name="cancellationToken">Cancelled when the connection is aborted.</param>
-    /// <exception cref="MessageStoreException">The store could not write the message; nothing was kept.</exception>
+    /// <exception cref="DeliveryException">The store could not write the message; nothing was kept.</exception>
     /// <exception cref="IOException">The client's connection failed before the end of the message; nothing was kept.</exception>
-    public async Task<string?> StoreAsync(SmtpDataStream message, SmtpSession session, string serverName, CancellationToken cancellationToken)
+    public async Task<string?> DeliverAsync(SmtpDataStream message, SmtpSession session, string serverName, CancellationToken cancellationToken)
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        string id = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + session.Id + "-" + session.Transaction.ToString(CultureInfo.InvariantCulture);
+        string id = MessageId.Create(session, now);
         string emlTemporary = Path.Combine(TemporaryFolder, id + ".eml");
         string jsonTemporary = Path.Combine(TemporaryFolder, id + ".json");
         string emlFinal = Path.Combine(Root, id + ".eml");
         string jsonFinal = Path.Combine(Root, id + ".json");
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         SafeFileHandle? eml = null;
+        SafeFileHandle? json = null;
         bool committed = false;
         try
         {
-            eml = CreateTemporaryFile(emlTemporary);
             byte[] trace = TraceFields.Build(session, serverName, id, now);
             long offset = 0;
             int filled = 0;
@@ -92,11 +107,12 @@ internal sealed class MessageStore
             }
             else
             {
+                eml = CreateTemporaryFile(emlTemporary);
                 await WriteAsync(eml, trace, offset, emlTemporary, cancellationToken);
                 offset = trace.Length;
             }
 
-            // The message goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
+            // A message larger than the buffer goes to disk in buffer-sized writes as it arrives; a read failure (the client vanished)
             // propagates, so the library acknowledges nothing, and the finally block removes the file. Past the size
             // limit nothing more is written: the library drains the rest before it sends the refusal.
             int read;
@@ -110,27 +126,32 @@ internal sealed class MessageStore
                 filled += read;
                 if (filled == buffer.Length)
                 {
+                    eml ??= CreateTemporaryFile(emlTemporary);
                     await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
                     offset += filled;
                     filled = 0;
                 }
             }
 
-            await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
+            // The rest of the .eml (the whole of a message that fit in the buffer) and the .json: the opens and writes
+            // block, so they run as one work item on the thread pool (one hop for the pair, not one per write).
             byte[] envelope = EnvelopeJson.Build(session, message.ByteLength);
-            SafeFileHandle written = eml;
+            SafeFileHandle? streamed = eml;
             eml = null;
+            (eml, json) = await Task.Run(() => WriteRest(streamed, buffer, filled, offset, envelope, emlTemporary, jsonTemporary), CancellationToken.None);
 
-            // fsync, rename and the folder flush have no asynchronous form: they run as one work item on the thread
-            // pool, never on the thread that resumed this method (with inline socket completions, a socket event
-            // thread that serves other connections). Once started, the commit is not cancelled halfway.
-            await Task.Run(() => Commit(written, envelope, emlTemporary, jsonTemporary, emlFinal, jsonFinal), CancellationToken.None);
+            // From here the commit owns the handles and is not cancelled halfway: the message becomes durable with the
+            // other messages finishing now, and only then does this method return (and the library answer 250).
+            var pending = new PendingMessage(id, eml, json, emlTemporary, jsonTemporary, emlFinal, jsonFinal);
+            eml = json = null;
+            await _commit.CommitAsync(pending);
             committed = true;
             return id;
         }
         finally
         {
             eml?.Dispose();
+            json?.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
             if (!committed)
             {
@@ -143,47 +164,57 @@ internal sealed class MessageStore
         }
     }
 
-    /// <summary>
-    /// Makes the message durable: flushes the written <c>.eml</c>, writes and flushes the <c>.json</c>, renames both into
-    /// the store (the <c>.eml</c> first) and flushes the store folder. Blocking calls: runs on the thread pool.
-    /// </summary>
-    private void Commit(SafeFileHandle eml, byte[] envelope, string emlTemporary, string jsonTemporary, string emlFinal, string jsonFinal)
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Writes the last <paramref name="filled"/> bytes of the <c>.eml</c> (creating it if nothing was streamed) and
+    /// the <c>.json</c>; returns both handles, or closes them and throws.</summary>
+    private (SafeFileHandle Eml, SafeFileHandle Json) WriteRest(
+        SafeFileHandle? eml, byte[] buffer, int filled, long offset, byte[] envelope, string emlTemporary, string jsonTemporary)
     {
-        using (eml)
+        SafeFileHandle? json = null;
+        string path = emlTemporary;
+        try
         {
-            FlushToDisk(eml, emlTemporary);
+            eml ??= CreateTemporaryFile(emlTemporary);
+            RandomAccess.Write(eml, buffer.AsSpan(0, filled), offset);
+            path = jsonTemporary;
+            json = CreateTemporaryFile(jsonTemporary);
+            RandomAccess.Write(json, envelope, 0);
+            return (eml, json);
         }
-
-        using (SafeFileHandle json = CreateTemporaryFile(jsonTemporary))
+        catch (Exception ex)
         {
-            Io(() => RandomAccess.Write(json, envelope, 0), jsonTemporary);
-            FlushToDisk(json, jsonTemporary);
-        }
+            eml?.Dispose();
+            json?.Dispose();
+            if (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new DeliveryException($"'{path}': {ex.Message}", ex);
+            }
 
-        Io(() => File.Move(emlTemporary, emlFinal), emlFinal);
-        Io(() => File.Move(jsonTemporary, jsonFinal), jsonFinal);
-        Io(() => DirectorySync.Flush(Root), Root);
+            throw;
+        }
     }
 
     private SafeFileHandle CreateTemporaryFile(string path)
     {
-        SafeFileHandle? handle = null;
-        Io(
-            () =>
+        try
+        {
+            try
             {
-                try
-                {
-                    handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                }
-                catch (DirectoryNotFoundException)
-                {
-                    // Someone removed the folder while the server runs (Prepare made it): make it again, once.
-                    Directory.CreateDirectory(TemporaryFolder);
-                    handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                }
-            },
-            path);
-        return handle!;
+                return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Someone removed the folder while the server runs (PrepareAsync made it): make it again, once.
+                Directory.CreateDirectory(TemporaryFolder);
+                return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DeliveryException($"'{path}': {ex.Message}", ex);
+        }
     }
 
     private static async ValueTask WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> data, long offset, string path, CancellationToken cancellationToken)
@@ -199,22 +230,7 @@ internal sealed class MessageStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessageStoreException($"'{path}': {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>fsync: blocks its thread for the duration of the flush (there is none asynchronous), the price of acknowledging only what is on disk.</summary>
-    private static void FlushToDisk(SafeFileHandle file, string path) => Io(() => RandomAccess.FlushToDisk(file), path);
-
-    private static void Io(Action operation, string path)
-    {
-        try
-        {
-            operation();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MessageStoreException($"'{path}': {ex.Message}", ex);
+            throw new DeliveryException($"'{path}': {ex.Message}", ex);
         }
     }
 

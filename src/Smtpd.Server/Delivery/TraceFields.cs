@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Smtpd.Server;
+namespace Smtpd.Server.Delivery;
 
 /// <summary>
 /// The trace header fields the store puts before each message (RFC 5321 §4.4): <c>Return-Path:</c> with the envelope

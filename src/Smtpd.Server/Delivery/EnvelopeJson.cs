@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Smtpd.Server;
+namespace Smtpd.Server.Delivery;
 
 /// <summary>
 /// The <c>&lt;id&gt;.json</c> file of a stored message: the envelope and the session fields of server-program.md

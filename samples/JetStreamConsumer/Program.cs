@@ -1,0 +1,138 @@
+// A worker for Smtpd's JetStream target (docs/scale-out.md): pulls messages from the stream with a durable consumer and
+// writes each one as <id>.eml + <id>.json (the folder store's format) into a folder, acknowledging it only once both
+// files are on disk. Copy it and replace WriteAsync with your own processing.
+//
+//   dotnet run --project samples/JetStreamConsumer -- --url nats://127.0.0.1:4222 --stream MAIL --out ./inbox [--drain]
+//
+// --drain: exit with status 0 once the stream has nothing left for this consumer (for batch jobs and tests);
+// otherwise it runs until Ctrl-C or SIGTERM.
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+const string EnvelopeHeader = "Smtpd-Envelope";   // the .json document, base64
+const string RevokedHeader = "Smtpd-Revoked";     // a message answered 451 and withdrawn: skip it
+const string ConsumerName = "smtpd-consumer";      // the durable consumer: several workers may share it
+
+if (!TryParse(args, out string url, out string stream, out string output, out bool drain))
+{
+    await Console.Error.WriteLineAsync("usage: JetStreamConsumer --url nats://HOST:PORT[,...] --stream MAIL --out DIR [--drain]");
+    return 2;
+}
+
+string temporary = Path.Combine(output, ".tmp");
+Directory.CreateDirectory(temporary);
+var stop = new CancellationTokenSource(); // not disposed: the exit handlers may still cancel it
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+await using var connection = new NatsConnection(new NatsOpts { Url = url, Name = "smtpd-jetstream-consumer", MaxReconnectRetry = -1 });
+var js = new NatsJSContext(connection);
+INatsJSConsumer consumer = await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(ConsumerName)
+{
+    AckPolicy = ConsumerConfigAckPolicy.Explicit,
+    AckWait = TimeSpan.FromSeconds(30),
+    MaxAckPending = 1000,
+}, stop.Token);
+
+long written = 0;
+try
+{
+    if (drain)
+    {
+        // Fetch what is there until a fetch comes back empty and the consumer has nothing pending or unacknowledged.
+        while (true)
+        {
+            int fetched = 0;
+            await foreach (INatsJSMsg<byte[]> msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 200 }, cancellationToken: stop.Token))
+            {
+                fetched++;
+                written += await HandleAsync(msg, stop.Token);
+            }
+
+            if (fetched == 0)
+            {
+                await consumer.RefreshAsync(stop.Token);
+                if (consumer.Info.NumPending == 0 && consumer.Info.NumAckPending == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(250, stop.Token);
+            }
+        }
+    }
+    else
+    {
+        await foreach (INatsJSMsg<byte[]> msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stop.Token))
+        {
+            written += await HandleAsync(msg, stop.Token);
+        }
+    }
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+}
+
+Console.WriteLine($"wrote {written} message(s) to {output}");
+return 0;
+
+// Writes one message and acknowledges it; a message without the envelope header is not Smtpd's: it is terminated.
+async Task<int> HandleAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellationToken)
+{
+    NatsHeaders? headers = msg.Headers;
+    if (headers is not null && headers.ContainsKey(RevokedHeader))
+    {
+        await msg.AckAsync(cancellationToken: cancellationToken);
+        return 0;
+    }
+
+    if (headers is null || !headers.TryGetValue("Nats-Msg-Id", out var id) || !headers.TryGetValue(EnvelopeHeader, out var envelope)
+        || id.ToString().IndexOfAny(['/', '\\']) >= 0 || id.ToString().StartsWith('.'))
+    {
+        await Console.Error.WriteLineAsync($"skipping message {msg.Metadata?.Sequence.Stream}: no Smtpd id or envelope");
+        await msg.AckTerminateAsync(cancellationToken: cancellationToken);
+        return 0;
+    }
+
+    // A message delivered again (this worker died before its acknowledgement) is written again under the same id.
+    await WriteAsync(id.ToString(), msg.Data ?? [], Convert.FromBase64String(envelope.ToString()), cancellationToken);
+    await msg.AckAsync(new AckOpts { DoubleAck = true }, cancellationToken);
+    return 1;
+}
+
+// As the folder store does: both files flushed under a temporary name, the .eml renamed first, the .json last.
+async Task WriteAsync(string id, byte[] eml, byte[] json, CancellationToken cancellationToken)
+{
+    foreach ((string extension, byte[] content) in new[] { (".eml", eml), (".json", json) })
+    {
+        string path = Path.Combine(temporary, id + extension);
+        await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            await file.WriteAsync(content, cancellationToken);
+            file.Flush(flushToDisk: true);
+        }
+    }
+
+    File.Move(Path.Combine(temporary, id + ".eml"), Path.Combine(output, id + ".eml"), overwrite: true);
+    File.Move(Path.Combine(temporary, id + ".json"), Path.Combine(output, id + ".json"), overwrite: true);
+}
+
+static bool TryParse(string[] args, out string url, out string stream, out string output, out bool drain)
+{
+    url = stream = output = "";
+    drain = false;
+    for (int i = 0; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--url" when i + 1 < args.Length: url = args[++i]; break;
+            case "--stream" when i + 1 < args.Length: stream = args[++i]; break;
+            case "--out" when i + 1 < args.Length: output = args[++i]; break;
+            case "--drain": drain = true; break;
+            default: return false;
+        }
+    }
+
+    return url.Length > 0 && stream.Length > 0 && output.Length > 0;
+}

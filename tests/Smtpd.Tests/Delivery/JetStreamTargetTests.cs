@@ -1,0 +1,236 @@
+using System.Text;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Smtpd.Tests.Server;
+using StoredMessage = Smtpd.Tests.Server.StoredMessage;
+
+namespace Smtpd.Tests.Delivery;
+
+/// <summary>The program's JetStream target against a real nats-server: what a message carries, de-duplication, large
+/// messages, start-up checks, and NATS going away and coming back.</summary>
+public class JetStreamTargetTests
+{
+    [Fact]
+    public async Task Message_carries_the_folder_store_pair_its_id_is_the_msg_id_and_a_retried_publish_is_stored_once()
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        int admin = JetStreamTestSupport.FreePort();
+        await using ServerProcess server = await ServerProcess.StartAsync(new()
+        {
+            ["store"] = nats.Urls, ["name"] = "mx.test", ["disableReverseLookup"] = true, ["admin"] = $"127.0.0.1:{admin}",
+        });
+        Assert.Contains("storing messages in JetStream stream MAIL (subject mail.in)", server.StandardOutput);
+        await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+        Assert.Equal(250, (await client.CommandAsync("EHLO raw.example")).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<s@example.com> BODY=8BITMIME ENVID=a+2Bb")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r@example.org>")).Code);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        await client.SendBytesAsync([.. "Subject: exact\r\n\r\n..stuffed\r\nbare\nlf\r\n"u8, 0xC3, 0xA9, 0xFF, .. "\r\n.\r\n"u8]);
+        Reply reply = await client.ReadReplyAsync();
+        Assert.Equal(250, reply.Code);
+        string id = reply.Line["250 OK: message queued as ".Length..];
+
+        // The consumer sample writes exactly the pair the folder store would have written, named by Nats-Msg-Id.
+        StoredMessage stored = StoredMessage.ReadSingle(await JetStreamTestSupport.DrainAsync(nats.Urls));
+        Assert.Equal(id, stored.Id);
+        Assert.Equal([.. "Subject: exact\r\n\r\n.stuffed\r\nbare\nlf\r\n"u8, 0xC3, 0xA9, 0xFF, .. "\r\n"u8], stored.Body);
+        Assert.Matches($"^Return-Path: <s@example.com>\r\nReceived: from raw.example \\(\\[127.0.0.1\\]\\)\r\n\tby mx.test with ESMTP id {id};\r\n\t.* \\+0000\r\n$", stored.Trace);
+        Assert.Equal("a+b", stored.Envelope.GetProperty("mailFrom").GetProperty("args").GetProperty("ENVID").GetString());
+        Assert.Equal("127.0.0.1", stored.Envelope.GetProperty("remoteAddress").GetString());
+        Assert.Equal(stored.Body.Length, stored.Envelope.GetProperty("size").GetInt64());
+
+        // A publish repeated with the same Nats-Msg-Id (what the program does after a lost acknowledgement) is not stored again.
+        await using NatsConnection connection = nats.Connect();
+        var js = new NatsJSContext(connection);
+        PubAckResponse again = await js.PublishAsync("mail.in", stored.Eml, opts: new NatsJSPubOpts { MsgId = id });
+        Assert.True(again.Duplicate);
+        Assert.Equal(0, (await js.GetStreamAsync("MAIL")).Info.State.Messages);
+        Assert.Equal(1ul, again.Seq);
+
+        (int status, string body) = await JetStreamTestSupport.GetAsync(admin, "/healthz");
+        Assert.Equal((200, "Healthy"), (status, body));
+        (status, body) = await JetStreamTestSupport.GetAsync(admin, "/metrics");
+        Assert.Equal(200, status);
+        Assert.Contains("smtpd_messages_total{otel_scope_name=\"Smtpd\",smtpd_message_result=\"accepted\"} 1", body);
+    }
+
+    [Fact]
+    public async Task A_25_MiB_message_is_delivered_whole()
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        await using ServerProcess server = await ServerProcess.StartAsync(new() { ["store"] = nats.Urls, ["size"] = 26 * 1024 * 1024 });
+        byte[] line = Encoding.ASCII.GetBytes(new string('m', 1022) + "\r\n");
+        byte[] body = [.. "Subject: large\r\n\r\n"u8, .. Enumerable.Repeat(line, 25 * 1024).SelectMany(l => l)];
+        await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+        await ServerStoreTests.StartDataAsync(client);
+        await client.SendBytesAsync([.. body, .. ".\r\n"u8]);
+        Assert.Equal(250, (await client.ReadReplyAsync(TimeSpan.FromSeconds(60))).Code);
+
+        StoredMessage stored = StoredMessage.ReadSingle(await JetStreamTestSupport.DrainAsync(nats.Urls));
+        Assert.Equal(body, stored.Body);
+        Assert.True(body.Length > 25 * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task Nats_down_gives_451_keeps_serving_and_delivery_resumes_when_it_is_back()
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        int admin = JetStreamTestSupport.FreePort();
+        await using ServerProcess server = await ServerProcess.StartAsync(new()
+        {
+            ["store"] = nats.Urls, ["nats"] = new Dictionary<string, object?> { ["publishTimeout"] = 1500 },
+            ["admin"] = $"127.0.0.1:{admin}", ["hideENHANCEDSTATUSCODES"] = false,
+        });
+        await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+        await ServerStoreTests.StartDataAsync(client);
+        await client.SendAsync("Subject: before\r\n\r\nfirst\r\n.\r\n");
+        string before = (await client.ReadReplyAsync()).Line["250 2.0.0 OK: message queued as ".Length..];
+
+        nats.KillAll();
+        await ServerStoreTests.StartDataAsync(client, helo: false);
+        await client.SendAsync("Subject: during\r\n\r\nsecond\r\n.\r\n");
+        Assert.Equal("451 4.3.0 Error: cannot store the message now, try again later", (await client.ReadReplyAsync()).Line);
+        Assert.Equal(503, (await JetStreamTestSupport.GetAsync(admin, "/healthz")).Status);
+        Assert.False(server.Process.HasExited);
+        await using (RawClient other = await ServerStoreTests.ConnectAndGreetAsync(server))
+        {
+            Assert.Equal(250, (await other.CommandAsync("EHLO still.serving")).Code);
+        }
+
+        nats.RestartAll();
+        await JetStreamTestSupport.WaitUntilAsync(async () => (await JetStreamTestSupport.GetAsync(admin, "/healthz")).Status == 200, "the health check passes again", TimeSpan.FromSeconds(30));
+        await ServerStoreTests.StartDataAsync(client, helo: false);
+        await client.SendAsync("Subject: after\r\n\r\nthird\r\n.\r\n");
+        Reply after = await client.ReadReplyAsync();
+        Assert.Equal(250, after.Code);
+
+        // Only the two acknowledged messages are there for a consumer: the refused one was never stored, or was revoked.
+        await ServerProcess.WaitUntilAsync(() => server.StandardOutput.Contains("Revoked "), "the refused message is revoked", TimeSpan.FromSeconds(30));
+        string[] ids = JetStreamTestSupport.PairIds(await JetStreamTestSupport.DrainAsync(nats.Urls));
+        Assert.Equal(new[] { before, after.Line["250 2.0.0 OK: message queued as ".Length..] }.Order(StringComparer.Ordinal), ids);
+    }
+
+    [Theory]
+    [InlineData("missing", "nats: stream 'MAIL' does not exist and createStream is false")]
+    [InlineData("other subject", "nats: stream 'MAIL' does not take the subject 'mail.in' (its subjects: other.in)")]
+    [InlineData("unreachable", "store: cannot connect to NATS at nats://127.0.0.1:")]
+    [InlineData("too small", "size: 2000000 is more than JetStream stream MAIL")]
+    public async Task A_missing_or_unusable_stream_is_one_line_on_stderr_and_a_non_zero_exit(string problem, string message)
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        string urls = nats.Urls;
+        var args = new List<string> { "--listen", "127.0.0.1:0" };
+        switch (problem)
+        {
+            case "missing":
+                args.AddRange(["--nats:createStream", "false"]);
+                break;
+            case "other subject":
+                await using (NatsConnection connection = nats.Connect())
+                {
+                    await new NatsJSContext(connection).CreateStreamAsync(new StreamConfig("MAIL", ["other.in"]));
+                }
+
+                break;
+            case "unreachable":
+                urls = $"nats://127.0.0.1:{JetStreamTestSupport.FreePort()}";
+                break;
+            case "too small":
+                await using (NatsConnection connection = nats.Connect())
+                {
+                    await new NatsJSContext(connection).CreateStreamAsync(new StreamConfig("MAIL", ["mail.in"]) { MaxMsgSize = 1024 * 1024 });
+                }
+
+                args.AddRange(["--size", "2000000"]);
+                break;
+        }
+
+        args.AddRange(["--store", urls]);
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync([.. args], ServerProcess.NewFolder());
+        Assert.NotEqual(0, exitCode);
+        string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(message, line);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--store", "nats://127.0.0.1" }, "store: 'nats://127.0.0.1' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222,http://127.0.0.1:80" }, "store: 'http://127.0.0.1:80' is neither a folder nor")]
+    [InlineData(new[] { "--store", "mail", "--nats:stream", "MAIL" }, "nats: set, but store is a folder")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:replicas", "7" }, "nats:replicas: expected 1 to 5, not 7")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:subject", "mail.>" }, "nats:subject: 'mail.>' is not a subject to publish to")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:publishTimeout", "soon" }, "nats:publishTimeout: 'soon' is not a positive time in milliseconds")]
+    [InlineData(new[] { "--store", "nats://127.0.0.1:4222", "--nats:stream", "MAIL", "--nats:streem", "X" }, "nats:streem: unknown setting")]
+    [InlineData(new[] { "--admin", "nowhere" }, "admin: 'nowhere' is not HOST:PORT")]
+    [InlineData(new[] { "--store", "nats://smtpd:s3cret@127.0.0.1" }, "store: '…@127.0.0.1' is neither a folder nor")]
+    public async Task A_bad_delivery_or_admin_setting_is_a_configuration_error(string[] args, string message)
+    {
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", .. args], ServerProcess.NewFolder());
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.DoesNotContain("s3cret", stderr);
+    }
+
+    [Fact]
+    public async Task A_password_in_a_server_url_is_used_but_never_shown()
+    {
+        string folder = ServerProcess.NewFolder();
+        int port = JetStreamTestSupport.FreePort();
+        await File.WriteAllTextAsync(Path.Combine(folder, "nats.conf"), $"listen: 127.0.0.1:{port}\nauthorization {{ user: smtpd, password: s3cret }}\njetstream {{ store_dir: \"{Path.Combine(folder, "js")}\" }}\n");
+        using var nats = System.Diagnostics.Process.Start(ExternalProcess.Require("nats-server"), ["-c", Path.Combine(folder, "nats.conf")]);
+        try
+        {
+            await ServerProcess.WaitUntilAsync(() => Accepts(port), "nats-server listens");
+            await using ServerProcess server = await ServerProcess.StartAsync(new() { ["store"] = $"nats://smtpd:s3cret@127.0.0.1:{port}" });
+            Assert.Contains($"storing messages in JetStream stream MAIL (subject mail.in) at nats://127.0.0.1:{port}", server.StandardOutput);
+            await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+            await ServerStoreTests.StartDataAsync(client);
+            await client.SendAsync("Subject: authenticated\r\n\r\nhi\r\n.\r\n");
+            Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+            Assert.DoesNotContain("s3cret", server.StandardOutput + server.StandardError);
+        }
+        finally
+        {
+            nats.Kill();
+            await nats.WaitForExitAsync();
+        }
+    }
+
+    private static bool Accepts(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    [Theory]
+    [InlineData("mail.in", "mail.in", true)]
+    [InlineData("mail.*", "mail.in", true)]
+    [InlineData("mail.>", "mail.in", true)]
+    [InlineData(">", "mail.in", true)]
+    [InlineData("mail.>", "mail", false)]
+    [InlineData("mail.*", "mail.in.x", false)]
+    [InlineData("*.in", "mail.in", true)]
+    [InlineData("mail.out", "mail.in", false)]
+    [InlineData("mail.in.x", "mail.in", false)]
+    public void A_stream_subject_with_wildcards_takes_the_publish_subject_as_NATS_matches_it(string pattern, string subject, bool takes) =>
+        Assert.Equal(takes, Smtpd.Server.Delivery.JetStreamTarget.SubjectMatches(pattern, subject));
+
+    [Fact]
+    public async Task An_admin_port_in_use_is_a_configuration_error()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", "--admin", $"127.0.0.1:{port}"], ServerProcess.NewFolder());
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"admin: cannot listen on 127.0.0.1:{port}", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+}
