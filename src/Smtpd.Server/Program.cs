@@ -83,6 +83,9 @@ internal static class Program
         }
 
         builder.Services.AddSingleton(settings.Recipients);
+
+        // Before AddSmtpServer, so the settings read from the configuration override these defaults.
+        builder.Services.Configure<SmtpServerOptions>(ApplyProgramDefaults);
         builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
         {
             // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.
@@ -95,6 +98,13 @@ internal static class Program
         });
         return builder.Build();
     }
+
+    /// <summary>
+    /// The program's defaults for library options, where they differ from the library's (a setting overrides them):
+    /// <c>unsafePreferInlineScheduling</c> is on, because every handler of the program is asynchronous (the folder
+    /// store's blocking file work runs on the thread pool, the JetStream client is asynchronous).
+    /// </summary>
+    internal static void ApplyProgramDefaults(SmtpServerOptions options) => options.UnsafePreferInlineScheduling = true;
 
     /// <summary>
     /// Console logging with the time zone in every timestamp; the <c>Logging</c> section of the settings then sets levels

@@ -21,7 +21,8 @@ internal sealed record SettingDescription(string Name, string Value, string Defa
 /// <summary>
 /// Every setting the program knows: its own (<see cref="ServerSettings.ProgramSettings"/>), then every library option the
 /// configuration binder accepts (<see cref="SmtpServerConfiguration.IsSetting"/>), found by reflection on
-/// <see cref="SmtpServerOptions"/> with the type and default of a new options object and the first sentence of its
+/// <see cref="SmtpServerOptions"/> with the type and the program's default (a new options object with
+/// <see cref="Program.ApplyProgramDefaults"/>) and the first sentence of its
 /// XML documentation (<c>Smtpd.xml</c>, shipped beside the program). Nothing here is a hand-kept list of options.
 /// </summary>
 internal static partial class SettingCatalog
@@ -44,6 +45,7 @@ internal static partial class SettingCatalog
         var settings = new List<SettingDescription>(ServerSettings.ProgramSettings);
         Dictionary<string, string> docs = ReadDocumentation(typeof(SmtpServerOptions).Assembly);
         var defaults = new SmtpServerOptions();
+        Program.ApplyProgramDefaults(defaults);
         foreach (PropertyInfo property in typeof(SmtpServerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase))
         {
             string name = char.ToLowerInvariant(property.Name[0]) + property.Name[1..];
