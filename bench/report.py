@@ -317,7 +317,8 @@ secret comparison, whole in-memory sessions; allocations per command) are separa
 
 Each run starts a fresh server process, warms it up with 8 s of the same load (not measured; long enough for the .NET
 servers' tiered compilation to settle: on the sink the CPU per message stops falling after 3 to 5 s of load, and the
-tiering thread's last samples come 6 s into a continuous load; W7, bound by the disk, warms up with 1,000 messages),
+tiering thread's last samples come 6 s into a continuous load; W5, which measures memory, warms up with 200 messages
+and W7, bound by the disk, with 1,000),
 then measures with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src and W7). No server gets runtime settings from
 the environment. A W7 run first waits 30 s: ext4 does not reuse an
 inode within 30 s of its deletion and scans past such inodes when it creates a file, so a run right after another
