@@ -14,7 +14,8 @@ internal sealed class ServerMeters : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == SmtpTelemetry.MeterName && instrument is Counter<long> or UpDownCounter<long>)
+            // Counters, and the sums of the byte histogram (smtpd.message.size: the bytes received).
+            if (instrument.Meter.Name == SmtpTelemetry.MeterName && instrument is Counter<long> or UpDownCounter<long> or Histogram<long>)
             {
                 listener.EnableMeasurementEvents(instrument);
             }

@@ -1,6 +1,8 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Smtpd;
+using Smtpd.Hosting;
 
 namespace Snippets;
 
@@ -46,6 +48,49 @@ public static class HostingSnippets
             options.OnRcptTo = (rcpt, session, ct) => new(rcpt.Address.EndsWith("@example.com", StringComparison.OrdinalIgnoreCase)
                 ? SmtpResult.Accept() : SmtpResult.Reject(550, "No such user here", "5.1.1"));
         });
+        #endregion
+        return builder.Build();
+    }
+
+    /// <summary>docs/hosting.md: a server configured in code, with two endpoints.</summary>
+    public static IHost InCode(string[] args)
+    {
+        #region in-code
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddSmtpServer(options =>
+        {
+            options.Name = "mx.example.com";
+            options.AuthOptional = true;
+            options.OnData = async (message, session, ct) =>
+            {
+                await message.CopyToAsync(Stream.Null, ct);
+                return SmtpResult.Accept();
+            };
+        });
+        builder.Services.Configure<SmtpHostingOptions>(hosting =>
+        {
+            hosting.EndPoints.Add(new IPEndPoint(IPAddress.Any, 25));
+            hosting.EndPoints.Add(new SmtpListenOptions(new IPEndPoint(IPAddress.Any, 465)) { TlsMode = SmtpTlsMode.Implicit });
+        });
+        #endregion
+        return builder.Build();
+    }
+
+    /// <summary>docs/hosting.md: two servers with handlers and options of their own.</summary>
+    public static IHost NamedServers(string[] args, IEnumerable<KeyValuePair<string, string>> accounts)
+    {
+        #region named-servers
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddSingleton<IMailQueue, FolderQueue>();
+
+        // Mail from the internet: the "Mx" section, handlers in MailSink.
+        builder.Services.AddSmtpServer<MailSink>("mx", builder.Configuration.GetSection("Mx"));
+
+        // The users' mail programs: the "Submission" section, AUTH against the accounts.
+        var users = new SmtpPasswordAuthenticator(accounts);
+        builder.Services.AddSmtpServer("submission", builder.Configuration.GetSection("Submission"), options => options.OnAuth = users.AuthenticateAsync);
+
+        builder.Services.AddHealthChecks().AddSmtpServerCheck();   // healthy while both listen
         #endregion
         return builder.Build();
     }

@@ -24,51 +24,68 @@ public sealed class SubmissionOptions
 }
 
 /// <summary>
-/// Submission for the users' mail programs: port 587 with STARTTLS and 465 with implicit TLS, AUTH required on both,
-/// checked by <see cref="SmtpPasswordAuthenticator"/>; a user may only send as their own address. Each endpoint is a
-/// server today, built from the same options with its own overrides (the table in <see cref="StartAsync"/>): with
-/// per-endpoint listeners the table becomes the endpoint list of a single server.
+/// Submission for the users' mail programs: one server on two endpoints, port 587 with STARTTLS and 465 with implicit
+/// TLS, AUTH required on both, checked by <see cref="SmtpPasswordAuthenticator"/>; a user may only send as their own
+/// address. The server's options hold what both ports share; each <see cref="SmtpListenOptions"/> says how its port
+/// differs.
 /// </summary>
-public sealed class SubmissionService(IOptions<SubmissionOptions> settings, ILoggerFactory loggers) : IHostedService
+public sealed class SubmissionService(IOptions<SubmissionOptions> settings, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
-    private readonly List<SmtpServer> _servers = [];
+    private SmtpServer? _server;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         SubmissionOptions submission = settings.Value;
         var users = new SmtpPasswordAuthenticator(submission.Users, StringComparer.OrdinalIgnoreCase);
-        var certificate = SmtpTlsCertificate.FromPemFile(submission.Cert, submission.Key);
         string outbox = Directory.CreateDirectory(submission.Outbox).FullName;
 
-        (string Listen, bool ImplicitTls)[] endpoints = [(submission.StartTls, false), (submission.ImplicitTls, true)];
-        foreach ((string listen, bool implicitTls) in endpoints)
+        #region submission-endpoints
+        var options = new SmtpServerOptions
         {
-            var options = new SmtpServerOptions
-            {
-                Name = submission.Name,
-                Certificate = certificate,
-                Secure = implicitTls,                          // 465: TLS from the first byte; 587: STARTTLS
-                AuthMethods = ["PLAIN", "LOGIN", "SCRAM-SHA-256"],
-                OnAuth = users.AuthenticateAsync,              // AUTH is required (AuthOptional is false)
-                HideAuthBeforeTls = true,                      // no AUTH offered before STARTTLS on 587
-                HideEnhancedStatusCodes = false,
-                Size = 50 * 1024 * 1024,
-                RejectOversized = true,
-                LoggerFactory = loggers,
-                OnMailFrom = (from, session, ct) => new(string.Equals(from.Address, (string?)session.User, StringComparison.OrdinalIgnoreCase)
-                    ? SmtpResult.Accept()
-                    : SmtpResult.Reject(553, $"{session.User} may not send as <{from.Address}>", "5.7.1")),
-                OnData = (message, session, ct) => QueueAsync(outbox, message, session, ct),
-            };
-            var server = new SmtpServer(options);
-            _servers.Add(server);
-            await server.ListenAsync(SmtpServerConfiguration.ParseEndPoint(listen), cancellationToken);
-        }
+            Name = submission.Name,
+            Certificate = SmtpTlsCertificate.FromPemFile(submission.Cert, submission.Key),
+            AuthMethods = ["PLAIN", "LOGIN", "SCRAM-SHA-256"],
+            OnAuth = users.AuthenticateAsync,              // AUTH is required (AuthOptional is false)
+            HideAuthBeforeTls = true,                      // no AUTH offered before STARTTLS on 587
+            HideEnhancedStatusCodes = false,
+            Size = 50 * 1024 * 1024,
+            RejectOversized = true,
+            LoggerFactory = loggers,
+            OnMailFrom = (from, session, ct) => new(string.Equals(from.Address, (string?)session.User, StringComparison.OrdinalIgnoreCase)
+                ? SmtpResult.Accept()
+                : SmtpResult.Reject(553, $"{session.User} may not send as <{from.Address}>", "5.7.1")),
+            OnData = (message, session, ct) => QueueAsync(outbox, message, session, ct),
+        };
+        _server = new SmtpServer(options);
+
+        // 587: plaintext first, STARTTLS, then AUTH. 465: TLS from the first byte. AUTH is required on both.
+        await _server.ListenAsync(new SmtpListenOptions(SmtpServerConfiguration.ParseEndPoint(submission.StartTls))
+        {
+            TlsMode = SmtpTlsMode.StartTls,
+            AuthOptional = false,
+        }, cancellationToken);
+        await _server.ListenAsync(new SmtpListenOptions(SmtpServerConfiguration.ParseEndPoint(submission.ImplicitTls))
+        {
+            TlsMode = SmtpTlsMode.Implicit,
+            AuthOptional = false,
+        }, cancellationToken);
+        #endregion
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(_servers.Select(server => server.CloseAsync(cancellationToken)));
+        if (_server is not null)
+        {
+            await _server.CloseAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
     }
 
     /// <summary>Hands the message to the delivery queue: here a folder, flushed to disk before the 250.</summary>

@@ -15,8 +15,9 @@ public static class SmtpHealthChecksBuilderExtensions
 {
     /// <summary>
     /// Adds a check that is healthy while the <see cref="Smtpd.SmtpServer"/> of <c>AddSmtpServer</c> listens and is not shutting
-    /// down. It reports <paramref name="failureStatus"/> before the server listens, as soon as the host starts stopping and
-    /// while the server closes. Its data holds the bound endpoints and the number of open connections.
+    /// down (every server, when several are registered under names). It reports <paramref name="failureStatus"/> before the
+    /// server listens, as soon as the host starts stopping and while the server closes. Its data holds the bound endpoints
+    /// and the number of open connections.
     /// </summary>
     /// <param name="builder">The health checks builder (<c>services.AddHealthChecks()</c>).</param>
     /// <param name="name">The check's name.</param>

@@ -2,7 +2,11 @@ using System.Net;
 
 namespace Smtpd.Hosting;
 
-/// <summary>Where the hosted server listens. Bound from the <c>listen</c> setting of the configuration given to <c>AddSmtpServer</c>.</summary>
+/// <summary>
+/// Where the hosted server listens. Bound from the <c>listen</c> setting of the configuration given to <c>AddSmtpServer</c>;
+/// in code, <c>services.Configure&lt;SmtpHostingOptions&gt;(h =&gt; h.EndPoints.Add(…))</c> (for a server registered under a
+/// name, the named options of that name).
+/// </summary>
 public sealed class SmtpHostingOptions
 {
     /// <summary>The address used when no endpoint is configured: <c>127.0.0.1:2525</c>.</summary>

@@ -1,19 +1,20 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Smtpd.Hosting;
 
 /// <summary>
-/// Starts the <see cref="SmtpServer"/> registered by <c>AddSmtpServer</c> on the configured endpoints when the host
+/// Starts one <see cref="SmtpServer"/> registered by <c>AddSmtpServer</c> on its configured endpoints when the host
 /// starts, and closes it gracefully (<see cref="SmtpServer.CloseAsync(CancellationToken)"/>) when the host stops.
 /// </summary>
-internal sealed class SmtpServerHostedService(SmtpServer server, IOptions<SmtpHostingOptions> hosting) : IHostedService
+/// <param name="server">The server.</param>
+/// <param name="hosting">Its endpoints.</param>
+internal sealed class SmtpServerHostedService(SmtpServer server, SmtpHostingOptions hosting) : IHostedService
 {
     /// <summary>Listens on every endpoint; if one cannot be bound, the others are closed again and the start fails.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        IList<SmtpListenOptions> endPoints = hosting.Value.EndPoints;
+        IList<SmtpListenOptions> endPoints = hosting.EndPoints;
         foreach (SmtpListenOptions listen in endPoints.Count == 0 ? [SmtpHostingOptions.DefaultEndPoint] : endPoints)
         {
             try

@@ -86,7 +86,7 @@ internal static class Program
 
         // Before AddSmtpServer, so the settings read from the configuration override these defaults.
         builder.Services.Configure<SmtpServerOptions>(ApplyProgramDefaults);
-        builder.Services.AddSmtpServer<StoreSmtpServer>(configuration, options =>
+        builder.Services.AddSmtpServer<StoreSmtpServer>(ServerSettings.LibrarySettings(configuration), options =>
         {
             // The library logs through the host, whatever logger says: the levels of ConfigureLogging decide what shows.
             options.Logger = null;
@@ -110,8 +110,9 @@ internal static class Program
     /// Console logging with the time zone in every timestamp; the <c>Logging</c> section of the settings then sets levels
     /// (<c>Logging:LogLevel:Smtpd.Server</c>) and the format (<c>Logging:Console:FormatterName</c>: <c>simple</c>, one
     /// line per entry by default, or <c>json</c>), overriding these defaults. The library's own lines (category
-    /// <c>component</c>) show from Warning up (a generated certificate, failed authentications, handler errors), and
-    /// every session, command and reply with <c>logger: true</c>.
+    /// <c>component</c>, <c>Smtpd</c> by default) show from Warning up (a generated certificate, failed authentications,
+    /// handler errors), and every session, command and reply with <c>logger: true</c>; the program's own (categories
+    /// under <c>Smtpd.Server</c>) from Information up.
     /// </summary>
     private static void ConfigureLogging(ILoggingBuilder logging, IConfiguration configuration)
     {
@@ -133,7 +134,8 @@ internal static class Program
         logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         logging.AddFilter("NATS", LogLevel.Warning);
         bool verbose = ParseFlag(configuration["logger"]);
-        logging.AddFilter(configuration["component"] ?? new SmtpServerOptions().Component, verbose ? LogLevel.Debug : LogLevel.Warning);
+        logging.AddFilter(configuration["component"] ?? SmtpServerOptions.DefaultComponent, verbose ? LogLevel.Debug : LogLevel.Warning);
+        logging.AddFilter("Smtpd.Server", LogLevel.Information);
 
         // Registered last, so the section's rules and formatter options win over the defaults above.
         logging.AddConfiguration(configuration.GetSection("Logging"));

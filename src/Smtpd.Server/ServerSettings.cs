@@ -99,6 +99,16 @@ internal sealed class ServerSettings
         return new ServerSettings(jetStream is null ? Path.GetFullPath(store) : "", jetStream, admin, ReadUsers(configuration.GetSection("users")), new RecipientPolicy(SmtpServerConfiguration.ReadList(recipients), recipients.Path));
     }
 
+    /// <summary>
+    /// The library's settings (<c>listen</c> and the options) of <paramref name="configuration"/>, for <c>AddSmtpServer</c>,
+    /// which refuses any other key.
+    /// </summary>
+    /// <param name="configuration">The merged configuration.</param>
+    public static IConfiguration LibrarySettings(IConfiguration configuration) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(configuration.AsEnumerable().Where(setting => SmtpServerConfiguration.IsSetting(setting.Key.Split(':', 2)[0])))
+            .Build();
+
     private static Dictionary<string, string> ReadUsers(IConfigurationSection setting)
     {
         if (setting.Value is { Length: > 0 })

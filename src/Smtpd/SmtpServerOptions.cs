@@ -40,14 +40,28 @@ public sealed partial class SmtpServerOptions
     /// <summary>The logger to write every log line to. Takes precedence over <see cref="LoggerFactory"/>.</summary>
     public ILogger? Logger { get; set; }
 
+    /// <summary>The default <see cref="Component"/>: <c>Smtpd</c>.</summary>
+    public const string DefaultComponent = "Smtpd";
+
     /// <summary>The logger factory to create the server's logger from, under the category <see cref="Component"/>.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Record the sender's address (<c>MAIL FROM</c>) on the transaction's span, as the <c>smtpd.mail_from</c> attribute.
+    /// Off by default: an address is personal data, and traces often go where personal data should not.
+    /// </summary>
+    public bool TraceSenderAddress { get; set; }
 
     /// <summary>Creates the <see cref="System.Diagnostics.Metrics.Meter"/> named <see cref="SmtpTelemetry.MeterName"/> (from DI in hosted applications); <see langword="null"/> uses a meter of the server's own.</summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
-    /// <summary>The log category (the reference's <c>component</c>).</summary>
-    public string Component { get; set; } = "smtp-server";
+    /// <summary>
+    /// The category of the server's log lines (the reference's <c>component</c>, which it adds to every entry; .NET
+    /// logging shows the category with every entry). Default <c>Smtpd</c>, so <c>Logging:LogLevel:Smtpd</c> sets the
+    /// level of the library's lines; several servers in one process may keep them apart under it (<c>Smtpd.Mx</c>,
+    /// <c>Smtpd.Submission</c>).
+    /// </summary>
+    public string Component { get; set; } = DefaultComponent;
 
     /// <summary>Commands that behave as unknown (<c>500</c>) and are not advertised, e.g. <c>AUTH</c>, <c>STARTTLS</c>. Case-insensitive.</summary>
     public IList<string> DisabledCommands { get; set; } = [];

@@ -30,6 +30,9 @@ public sealed partial class SmtpSession
     /// <summary>The local port of the socket.</summary>
     public int LocalPort { get; internal set; }
 
+    /// <summary>OpenTelemetry's <c>network.transport</c> of the connection: <c>tcp</c>, <c>unix</c>, or <see langword="null"/> for a stream handed to the server.</summary>
+    internal string? NetworkTransport { get; init; }
+
     /// <summary>The client's address: the socket peer, or the address announced by a trusted PROXY header, XCLIENT or XFORWARD.
     /// IPv4-mapped IPv6 addresses are given as IPv4.</summary>
     public IPAddress RemoteAddress { get; internal set; } = IPAddress.None;

@@ -28,13 +28,18 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private bool _hasClientSlot;
     private GreetingPause? _pause;
     private Activity? _sessionActivity;
+    private TagList _metricTags;
+    private bool _countedActive;
 
     public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
     {
         _endpoint = endpoint;
         _transport = new ConnectionTransport(socket, stream, endpoint.Server.SocketTimeoutMs, endpoint.Server.Options.UnsafePreferInlineScheduling);
         _logger = endpoint.Server.Logger;
-        _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn);
+        _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn)
+        {
+            NetworkTransport = socket is null ? null : socket.AddressFamily == AddressFamily.Unix ? "unix" : "tcp",
+        };
         if (remote is not null)
         {
             _session.RemoteAddress = IpText.Normalize(remote.Address);
@@ -85,7 +90,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
 
             if (!_ignored)
             {
-                server.Metrics.ConnectionOpened();
+                _countedActive = server.Metrics.ConnectionOpened(_session, out _metricTags);
                 _sessionActivity = SmtpActivities.StartSession(_session);
             }
 
@@ -326,7 +331,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         _hasClientSlot = true;
         if (!server.Connections.TryAcquireClientSlot())
         {
-            server.Metrics.ConnectionRefused("max_clients");
+            server.Metrics.ConnectionRefused("max_clients", _session);
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, "too many connected clients");
             protocol.Replies.Write(replies.TooManyClients);
             await protocol.Replies.FlushAsync();
@@ -350,7 +355,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         if (!connect.IsAccepted)
         {
             protocol.Replies.WriteResult(connect, enhanced: false);
-            server.Metrics.ConnectionRefused("connect_handler");
+            server.Metrics.ConnectionRefused("connect_handler", _session);
             SmtpLog.Refused(_logger, _session.Id, _session.RemoteAddress, $"connect handler: {connect.Code} {connect.Message}");
             await protocol.Replies.FlushAsync();
             return false;
@@ -368,7 +373,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
             if (!early.IsCanceled && !early.Buffer.IsEmpty)
             {
                 protocol.Replies.Write(SmtpProtocol.IsGreeting(GreetingPause.FirstCommand(early.Buffer)) ? replies.TalkTooSoonPlain : replies.TalkTooSoon);
-                server.Metrics.ConnectionRefused("early_talker");
+                server.Metrics.ConnectionRefused("early_talker", _session);
                 SmtpLog.ClientMisbehaved(_logger, _session.Id, "client talked before the greeting");
                 _transport.Reader.AdvanceTo(early.Buffer.End);
                 await protocol.Replies.FlushAsync();
@@ -478,8 +483,8 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
         _session.CurrentTransaction?.EndActivity("aborted");
         if (!_ignored)
         {
-            server.Metrics.ConnectionClosed(_startTimestamp);
-            _sessionActivity?.SetTag("smtpd.transactions", _session.Transaction - 1);
+            server.Metrics.ConnectionClosed(_startTimestamp, _countedActive, _metricTags);
+            _sessionActivity?.SetTag("smtpd.session.transaction_count", _session.Transaction - 1);
             _sessionActivity?.Dispose();
             SmtpLog.Disconnected(_logger, _session.Id, _session.ClientHostname, _session.RemoteAddress, _session.Transaction - 1,
                 (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds);

@@ -183,7 +183,7 @@ internal sealed class ProxyHeaderReader(ConnectionTransport transport, SmtpSessi
     {
         if (!ignored)
         {
-            server.Metrics.ConnectionRefused(reason);
+            server.Metrics.ConnectionRefused(reason, session);
         }
     }
 

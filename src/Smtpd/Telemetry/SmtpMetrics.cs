@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Smtpd;
 
 /// <summary>
-/// The server's instruments (OpenTelemetry-style names, as Kestrel's): connections, refusals, TLS, AUTH, messages,
-/// bytes and durations. Every recording checks <c>Enabled</c> first, so an unobserved server pays nothing.
+/// The server's instruments, named as OpenTelemetry's semantic conventions name them (Kestrel's style: <c>smtpd.</c>
+/// instruments, the unit in the unit field, attributes <c>smtpd.*</c> or the conventions' own <c>server.*</c>,
+/// <c>network.*</c>, <c>tls.*</c>, <c>error.type</c>): connections, refusals, TLS, AUTH, messages, sizes and durations.
+/// Every recording checks <c>Enabled</c> first, so an unobserved server pays nothing.
 /// </summary>
 internal sealed class SmtpMetrics : IDisposable
 {
@@ -19,7 +23,7 @@ internal sealed class SmtpMetrics : IDisposable
     private readonly Histogram<double> _tlsHandshakeDuration;
     private readonly Counter<long> _authAttempts;
     private readonly Counter<long> _messages;
-    private readonly Counter<long> _receivedBytes;
+    private readonly Histogram<long> _messageSize;
     private readonly Histogram<double> _commandDuration;
     private readonly Histogram<double> _transactionDuration;
     private readonly Meter? _ownedMeter;
@@ -38,7 +42,8 @@ internal sealed class SmtpMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] });
         _authAttempts = meter.CreateCounter<long>("smtpd.auth.attempts", "{attempt}", "AUTH exchanges, by mechanism and result.");
         _messages = meter.CreateCounter<long>("smtpd.messages", "{message}", "Messages whose DATA ended, by result (accepted or refused).");
-        _receivedBytes = meter.CreateCounter<long>("smtpd.received_bytes", "By", "Message bytes received (after dot-unstuffing).");
+        _messageSize = meter.CreateHistogram<long>("smtpd.message.size", "By", "Size of the messages whose DATA ended (after dot-unstuffing), by result.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
         _commandDuration = meter.CreateHistogram<double>("smtpd.command.duration", "s", "Time from a command line to its reply, by command.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
         _transactionDuration = meter.CreateHistogram<double>("smtpd.transaction.duration", "s", "Time from an accepted MAIL FROM to the reply after DATA, by result.",
@@ -47,39 +52,71 @@ internal sealed class SmtpMetrics : IDisposable
 
     public bool CommandDurationEnabled => _commandDuration.Enabled;
 
-    public void ConnectionOpened()
+    /// <summary>
+    /// Where a connection arrived, as the connection instruments are tagged: <c>network.transport</c> (<c>tcp</c>,
+    /// <c>unix</c>; absent for a stream handed to the server), and for IP <c>network.type</c> (<c>ipv4</c>, <c>ipv6</c>),
+    /// <c>server.address</c> and <c>server.port</c> (the socket's local address: PROXY never changes it).
+    /// </summary>
+    public static TagList ConnectionTags(SmtpSession session)
     {
-        if (_activeConnections.Enabled)
+        var tags = new TagList();
+        if (session.NetworkTransport is { } transport)
         {
-            _activeConnections.Add(1);
+            tags.Add("network.transport", transport);
+        }
+
+        if (!session.LocalAddress.Equals(IPAddress.None))
+        {
+            tags.Add("network.type", session.LocalAddress.AddressFamily == AddressFamily.InterNetworkV6 ? "ipv6" : "ipv4");
+            tags.Add("server.address", session.LocalAddress.ToString());
+            tags.Add("server.port", session.LocalPort);
+        }
+
+        return tags;
+    }
+
+    /// <summary>A connection whose session starts. <see langword="false"/> when <c>smtpd.active_connections</c> did not count it (nobody listened), so its close must not either.</summary>
+    public bool ConnectionOpened(SmtpSession session, out TagList tags)
+    {
+        bool active = _activeConnections.Enabled;
+        tags = active || _connections.Enabled || _connectionDuration.Enabled ? ConnectionTags(session) : default;
+        if (active)
+        {
+            _activeConnections.Add(1, tags);
         }
 
         if (_connections.Enabled)
         {
-            _connections.Add(1);
+            _connections.Add(1, tags);
         }
+
+        return active;
     }
 
-    public void ConnectionClosed(long startTimestamp)
+    /// <summary>The end of a connection <see cref="ConnectionOpened"/> counted, with the same tags.</summary>
+    public void ConnectionClosed(long startTimestamp, bool active, in TagList tags)
     {
-        if (_activeConnections.Enabled)
+        if (active)
         {
-            _activeConnections.Add(-1);
+            _activeConnections.Add(-1, tags);
         }
 
         if (_connectionDuration.Enabled)
         {
-            _connectionDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+            _connectionDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
         }
     }
 
     /// <summary>A connection refused or dropped before its session could run.</summary>
     /// <param name="reason">One of: <c>max_clients</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
-    public void ConnectionRefused(string reason)
+    /// <param name="session">The connection's session (its local address and transport).</param>
+    public void ConnectionRefused(string reason, SmtpSession session)
     {
         if (_refusedConnections.Enabled)
         {
-            _refusedConnections.Add(1, new KeyValuePair<string, object?>("smtpd.refusal.reason", reason));
+            TagList tags = ConnectionTags(session);
+            tags.Add("smtpd.refusal.reason", reason);
+            _refusedConnections.Add(1, tags);
         }
     }
 
@@ -125,9 +162,9 @@ internal sealed class SmtpMetrics : IDisposable
             _messages.Add(1, result);
         }
 
-        if (_receivedBytes.Enabled)
+        if (_messageSize.Enabled)
         {
-            _receivedBytes.Add(bytes);
+            _messageSize.Record(bytes, result);
         }
 
         if (_transactionDuration.Enabled && transactionStart != 0)
@@ -137,7 +174,7 @@ internal sealed class SmtpMetrics : IDisposable
     }
 
     public void Command(SmtpCommand command, long startTimestamp) =>
-        _commandDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("smtp.command", CommandTags[(int)command]));
+        _commandDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("smtpd.command", CommandTags[(int)command]));
 
     /// <summary>Disposes the meter the server created itself (none when a factory made it).</summary>
     public void Dispose() => _ownedMeter?.Dispose();

@@ -14,7 +14,9 @@ public partial class SmtpServer
     /// <see cref="SmtpServerOptions.SniOptions"/>, <see cref="SmtpServerOptions.SniCallback"/>), CA certificates,
     /// <see cref="SmtpServerOptions.Ciphers"/>, <see cref="SmtpServerOptions.SslProtocols"/>, <see cref="SmtpServerOptions.RequestCert"/>
     /// and <see cref="SmtpServerOptions.RejectUnauthorized"/> are validated, prepared and then used by every new handshake
-    /// on every endpoint; sessions already secured keep theirs. Changes to other options are ignored. When it throws,
+    /// on every endpoint; sessions already secured keep theirs. Setting one form of the server certificate
+    /// (<see cref="SmtpServerOptions.Certificate"/>, or <see cref="SmtpServerOptions.Key"/> and <see cref="SmtpServerOptions.Cert"/>)
+    /// replaces the other, whichever the server had before. Changes to other options are ignored. When it throws,
     /// nothing changed. This is the only part of the configuration that can change while the server runs.
     /// </summary>
     /// <param name="configure">Sets the new TLS options.</param>
@@ -35,6 +37,7 @@ public partial class SmtpServer
         {
             SmtpServerOptions draft = _context.Options.Clone();
             configure(draft);
+            draft.DropReplacedCertificateForm(_context.Options);
 
             // Only the TLS material is taken from the draft; everything else stays as the server was built.
             SmtpServerOptions next = _context.Options.Clone();

@@ -126,6 +126,28 @@ public sealed partial class SmtpServerOptions
         SniCallback = source.SniCallback;
     }
 
+    /// <summary>
+    /// For <see cref="SmtpServer.UpdateSecureContext"/>: when the update changed one form of the server certificate
+    /// (<see cref="Certificate"/>, or <see cref="Key"/>/<see cref="Cert"/>) and left the other as it was, the other
+    /// belongs to the previous certificate and is dropped. An update that changed both keeps both (and is refused if
+    /// both are set).
+    /// </summary>
+    /// <param name="previous">The options before the update.</param>
+    internal void DropReplacedCertificateForm(SmtpServerOptions previous)
+    {
+        bool pemChanged = !string.Equals(Key, previous.Key, StringComparison.Ordinal) || !string.Equals(Cert, previous.Cert, StringComparison.Ordinal);
+        bool objectChanged = !ReferenceEquals(Certificate, previous.Certificate);
+        if (pemChanged && !objectChanged)
+        {
+            Certificate = null;
+        }
+        else if (objectChanged && !pemChanged)
+        {
+            Key = null;
+            Cert = null;
+        }
+    }
+
     private void ValidateTls()
     {
         ArgumentNullException.ThrowIfNull(Ca);

@@ -50,7 +50,7 @@ internal static class StartTlsCommand
         }
 
         protocol.Replies.WriteResult(result, enhanced);
-        protocol.Server.Metrics.ConnectionRefused("secure_handler");
+        protocol.Server.Metrics.ConnectionRefused("secure_handler", protocol.Session);
         SmtpLog.Refused(protocol.Logger, protocol.Session.Id, protocol.Session.RemoteAddress, $"secure handler: {result.Code} {result.Message}");
         return false;
     }

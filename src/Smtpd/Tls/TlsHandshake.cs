@@ -56,7 +56,7 @@ internal sealed class TlsHandshake
 
         if (!server.Connections.TryBeginHandshake())
         {
-            server.Metrics.ConnectionRefused("max_clients");
+            server.Metrics.ConnectionRefused("max_clients", session);
             SmtpLog.TooManyPendingHandshakes(logger, session.Id, session.RemoteAddress);
             return false;
         }
@@ -103,7 +103,7 @@ internal sealed class TlsHandshake
             server.Metrics.TlsHandshake(started, null, timedOut ? "timeout" : ex.GetType().Name);
             if (!startTls)
             {
-                server.Metrics.ConnectionRefused("tls_handshake");
+                server.Metrics.ConnectionRefused("tls_handshake", session);
             }
 
             if (timedOut)

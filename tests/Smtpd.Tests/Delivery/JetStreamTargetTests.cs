@@ -53,6 +53,13 @@ public class JetStreamTargetTests
         (status, body) = await JetStreamTestSupport.GetAsync(admin, "/metrics");
         Assert.Equal(200, status);
         Assert.Contains("smtpd_messages_total{otel_scope_name=\"Smtpd\",smtpd_message_result=\"accepted\"} 1", body);
+
+        // The semantic-convention names: the unit is a suffix the exporter adds, the connection carries its endpoint.
+        Assert.Contains("smtpd_message_size_bytes_count{otel_scope_name=\"Smtpd\",smtpd_message_result=\"accepted\"} 1", body);
+        string connections = Assert.Single(body.Split('\n'), l => l.StartsWith("smtpd_connections_total{", StringComparison.Ordinal));
+        Assert.Contains($"server_port=\"{server.EndPoint.Port}\"", connections);
+        Assert.Contains("network_transport=\"tcp\"", connections);
+        Assert.DoesNotContain("received_bytes", body);
     }
 
     [Fact]

@@ -98,6 +98,39 @@ public class AddSmtpServerTests
         Assert.Contains(provider.Lines, line => line.StartsWith("smtp-test: [", StringComparison.Ordinal) && line.Contains("Connection from", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("None", "Information", true)]
+    [InlineData("Information", "Warning", false)]
+    public async Task Logging_LogLevel_Smtpd_sets_the_level_of_the_servers_lines(string defaultLevel, string smtpdLevel, bool logged)
+    {
+        var provider = new CollectingLoggerProvider();
+        // Without STARTTLS no certificate is generated, so the server has no warning to log.
+        HostApplicationBuilder builder = Builder(new()
+        {
+            ["Logging:LogLevel:Default"] = defaultLevel,
+            ["Logging:LogLevel:Smtpd"] = smtpdLevel,
+            ["Smtp:disabledCommands"] = "STARTTLS",
+        });
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddProvider(provider);
+        builder.Services.AddSmtpServer(builder.Configuration.GetSection("Smtp"));
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        await SendAsync((IPEndPoint)host.Services.GetRequiredService<SmtpServer>().EndPoints.Single(), "filtered");
+        await host.StopAsync();
+        Assert.Equal(logged, provider.Lines.Any(line => line.StartsWith("Smtpd: SMTP server listening on ", StringComparison.Ordinal)));
+        Assert.Equal(logged, provider.Lines.Any(line => line.StartsWith("Smtpd: [", StringComparison.Ordinal) && line.Contains("Connection from", StringComparison.Ordinal)));
+        if (logged)
+        {
+            // Default None: nothing but the Smtpd category shows.
+            Assert.All(provider.Lines, line => Assert.StartsWith("Smtpd: ", line, StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.DoesNotContain(provider.Lines, line => line.StartsWith("Smtpd", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void Server_uses_the_hosts_meter_factory()
     {

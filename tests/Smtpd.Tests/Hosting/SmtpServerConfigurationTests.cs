@@ -49,19 +49,62 @@ public class SmtpServerConfigurationTests
     {
         Assert.Equal(["AUTH", "STARTTLS"], Bind(("disabledCommands:0", "AUTH"), ("disabledCommands:1", "STARTTLS")).DisabledCommands);
         Assert.Equal(["PLAIN", "LOGIN"], Bind(("authMethods", "PLAIN, LOGIN")).AuthMethods);
+
+        // A list replaces the default one (the standard binder would add to it).
+        Assert.Equal(["CRAM-MD5"], Bind(("authMethods:0", "CRAM-MD5")).AuthMethods);
     }
 
     [Fact]
-    public void Absent_settings_keep_their_values_and_unknown_keys_are_left_alone()
+    public void Absent_settings_keep_their_values()
     {
         var defaults = new SmtpServerOptions();
-        SmtpServerOptions options = Bind(("store", "/var/mail"), ("Logging:LogLevel:Default", "Debug"));
+        SmtpServerOptions options = Bind(("size", "10"));
         Assert.Equal(defaults.SocketTimeout, options.SocketTimeout);
         Assert.Equal(defaults.HideEnhancedStatusCodes, options.HideEnhancedStatusCodes);
+        Assert.Equal(defaults.AuthMethods, options.AuthMethods);
         Assert.False(SmtpServerConfiguration.IsSetting("store"));
         Assert.True(SmtpServerConfiguration.IsSetting("SOCKETTIMEOUT"));
         Assert.True(SmtpServerConfiguration.IsSetting("listen"));
         Assert.False(SmtpServerConfiguration.IsSetting("onData"));
+        Assert.False(SmtpServerConfiguration.IsSetting("logToConsole"));
+    }
+
+    [Theory]
+    [InlineData("MaxRecipents", "10", "MaxRecipents: unknown setting (did you mean maxRecipients?)")]
+    [InlineData("hideStartTLS_", "true", "hideStartTLS_: unknown setting (did you mean hideStartTls?)")]
+    [InlineData("store", "/var/mail", "store: unknown setting")]
+    [InlineData("Logging:LogLevel:Default", "Debug", "Logging: unknown setting")]
+    [InlineData("onData", "x", "onData: unknown setting")]
+    [InlineData("certificate", "x", "certificate: unknown setting")]
+    public void Unknown_keys_are_errors_naming_the_key(string key, string value, string message) =>
+        Assert.Equal(message, Assert.Throws<SmtpConfigurationException>(() => Bind((key, value))).Message);
+
+    [Fact]
+    public void Every_plain_option_binds_through_the_standard_binder()
+    {
+        // Text, numbers, booleans and enums (key and cert are PEM paths, the unauthenticated limit takes false).
+        var defaults = new SmtpServerOptions();
+        foreach (System.Reflection.PropertyInfo property in typeof(SmtpServerOptions).GetProperties())
+        {
+            Type type = property.PropertyType;
+            if (!SmtpServerConfiguration.IsSetting(property.Name) || !(type == typeof(string) || type == typeof(bool) || type == typeof(int) || type == typeof(long) || type.IsEnum)
+                || property.Name is nameof(SmtpServerOptions.MaxAllowedUnauthenticatedCommands) or nameof(SmtpServerOptions.Key) or nameof(SmtpServerOptions.Cert))
+            {
+                continue;
+            }
+
+            object? value = property.GetValue(defaults);
+            (string text, object expected) = value switch
+            {
+                bool flag => (flag ? "0" : "1", !flag),
+                int n => ((n + 7).ToString(System.Globalization.CultureInfo.InvariantCulture), n + 7),
+                long n => ((n + 7).ToString(System.Globalization.CultureInfo.InvariantCulture), n + 7),
+                Enum member => (Enum.GetNames(type).First(name => !Enum.Parse(type, name).Equals(member)), Enum.Parse(type, Enum.GetNames(type).First(name => !Enum.Parse(type, name).Equals(member)))),
+                _ => ("set.by.configuration", "set.by.configuration"),
+            };
+            SmtpServerOptions bound = Bind((char.ToLowerInvariant(property.Name[0]) + property.Name[1..], text));
+            Assert.True(expected.Equals(property.GetValue(bound)), property.Name);
+        }
     }
 
     [Fact]

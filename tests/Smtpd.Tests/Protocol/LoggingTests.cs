@@ -64,13 +64,13 @@ public class LoggingTests
         }
 
         var output = new StringWriter();
-        var logger = new ConsoleLogger("smtp-server", output);
+        var logger = new ConsoleLogger("Smtpd", output);
         Assert.False(logger.IsEnabled(LogLevel.Trace));
         SmtpLog.Command(logger, "abc", "NOOP");
         SmtpLog.HandlerFailed(logger, "abc", "DATA", new InvalidOperationException("broken"));
         string[] lines = output.ToString().Split(Environment.NewLine);
-        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d dbug: smtp-server\[13\] \[abc\] C: NOOP$", lines[0]);
-        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d fail: smtp-server\[15\] \[abc\] The DATA handler failed$", lines[1]);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d dbug: Smtpd\[13\] \[abc\] C: NOOP$", lines[0]);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d fail: Smtpd\[15\] \[abc\] The DATA handler failed$", lines[1]);
         Assert.StartsWith("System.InvalidOperationException: broken", lines[2], StringComparison.Ordinal);
     }
 }

@@ -4,7 +4,9 @@ using MailKit.Net.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using MimeKit;
+using Smtpd.Hosting;
 using Snippets;
 
 namespace Smtpd.Tests.Samples;
@@ -117,7 +119,9 @@ public partial class DocumentationSnippetTests
     [Fact]
     public async Task Hosting_snippets_run_a_server_with_its_health_check_and_telemetry()
     {
-        string[] args = ["--Smtp:listen", "127.0.0.1:0", "--Smtp:greetingDelay", "0", "--Smtp:authOptional", "true"];
+        // An empty content root: the appsettings.json that the samples copy into the test folder is not the snippets'.
+        string contentRoot = Directory.CreateTempSubdirectory("smtpd-snippets-").FullName;
+        string[] args = ["--contentRoot", contentRoot, "--Smtp:listen", "127.0.0.1:0", "--Smtp:greetingDelay", "0", "--Smtp:authOptional", "true"];
         using IHost host = HostingSnippets.Hosted(args);
         await host.StartAsync();
         var endPoint = (IPEndPoint)host.Services.GetRequiredService<SmtpServer>().EndPoints.Single();
@@ -143,6 +147,34 @@ public partial class DocumentationSnippetTests
                 await other.StopAsync();
             }
         }
+
+        // Configured in code: its endpoints are ports 25 and 465, so it is built, not started.
+        using (IHost inCode = HostingSnippets.InCode(["--contentRoot", contentRoot]))
+        {
+            Assert.Equal("mx.example.com", inCode.Services.GetRequiredService<SmtpServer>().Options.Name);
+            IList<SmtpListenOptions> endPoints = inCode.Services.GetRequiredService<IOptions<SmtpHostingOptions>>().Value.EndPoints;
+            Assert.Equal([null, SmtpTlsMode.Implicit], endPoints.Select(e => e.TlsMode));
+        }
+
+        string[] named = ["--contentRoot", contentRoot, "--Mx:listen", "127.0.0.1:0", "--Mx:greetingDelay", "0", "--Mx:authOptional", "true",
+            "--Submission:listen", "127.0.0.1:0", "--Submission:greetingDelay", "0", "--Submission:allowInsecureAuth", "true"];
+        using (IHost servers = HostingSnippets.NamedServers(named, [new("alice@example.com", "secret")]))
+        {
+            await servers.StartAsync();
+            var submission = (IPEndPoint)servers.Services.GetRequiredKeyedService<SmtpServer>("submission").EndPoints.Single();
+            using (var client = new SmtpClient())
+            {
+                await client.ConnectAsync(submission.Address.ToString(), submission.Port, MailKit.Security.SecureSocketOptions.None);
+                await client.AuthenticateAsync("alice@example.com", "secret");
+                await client.SendAsync(message);
+            }
+
+            Assert.Single(servers.Services.GetRequiredKeyedService<SmtpServer>("mx").EndPoints);
+            Assert.Equal(HealthStatus.Healthy, (await servers.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Status);
+            await servers.StopAsync();
+        }
+
+        Directory.Delete(contentRoot);
     }
 
     private sealed class Accounts(Account account) : IAccountStore

@@ -34,7 +34,7 @@ public class ServerLoggingTests
     {
         await using ServerProcess server = await ServerProcess.StartAsync(new() { ["logger"] = false }, environment: new() { ["TZ"] = "Asia/Kolkata" });
         string[] lines = server.StandardOutput.Split('\n');
-        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 warn: smtp-server\[5\] No TLS certificate is configured: using a self-signed certificate", lines[0]);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 warn: Smtpd\[5\] No TLS certificate is configured: using a self-signed certificate", lines[0]);
         Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 info: Smtpd\.Server\[1\] Listening on ", lines[1]);
     }
 
@@ -55,7 +55,7 @@ public class ServerLoggingTests
 
         JsonElement[] entries = server.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToArray();
-        Assert.Equal(["smtp-server", "Smtpd.Server", "Smtpd.Server", "Smtpd.Server"], entries.Select(e => e.GetProperty("Category").GetString()));
+        Assert.Equal(["Smtpd", "Smtpd.Server", "Smtpd.Server", "Smtpd.Server"], entries.Select(e => e.GetProperty("Category").GetString()));
         Assert.All(entries, e => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", e.GetProperty("Timestamp").GetString()));
         Assert.Equal("Warning", entries[0].GetProperty("LogLevel").GetString());
         Assert.StartsWith("Listening on 127.0.0.1:", entries[1].GetProperty("Message").GetString());

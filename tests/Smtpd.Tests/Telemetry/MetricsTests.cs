@@ -45,6 +45,7 @@ public class MetricsTests
     [Fact]
     public async Task Connections_messages_bytes_and_durations_are_measured()
     {
+        int port;
         using var factory = new TestMeterFactory();
         using var recorder = new Recorder(meter => factory.Meters.Contains(meter));
         await using (var server = await TestServer.StartAsync(o =>
@@ -59,6 +60,7 @@ public class MetricsTests
             };
         }))
         {
+            port = server.EndPoint.Port;
             await using (var client = await server.ConnectAsync())
             {
                 await client.CommandAsync("EHLO x");
@@ -84,11 +86,15 @@ public class MetricsTests
         }
 
         Assert.Equal(0, recorder.Sum("smtpd.active_connections"));
+        Assert.All(recorder.Measurements.Where(m => m.Instrument is "smtpd.active_connections" or "smtpd.connections" or "smtpd.connection.duration" or "smtpd.refused_connections"),
+            m => Assert.Equal(["network.transport=tcp", "network.type=ipv4", "server.address=127.0.0.1", $"server.port={port}"],
+                m.Tags.Where(t => t.Key != "smtpd.refusal.reason").Select(t => $"{t.Key}={t.Value}").Order(StringComparer.Ordinal)));
         Assert.Equal(2, recorder.Sum("smtpd.connections"));
         Assert.Equal(1, recorder.Sum("smtpd.refused_connections", "smtpd.refusal.reason", "max_clients"));
         Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "accepted"));
         Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "refused"));
-        Assert.Equal(7 + 21, recorder.Sum("smtpd.received_bytes"));
+        Assert.Equal(7 + 21, recorder.Sum("smtpd.message.size"));
+        Assert.Equal(2, recorder.Count("smtpd.message.size"));
         Assert.Equal(2, recorder.Count("smtpd.transaction.duration"));
         Assert.Equal(2, recorder.Measurements.Count(m => m.Instrument == "smtpd.command.duration" && m.Tags.Any(t => Equals(t.Value, "MAIL"))));
         Assert.Contains(recorder.Measurements, m => m.Instrument == "smtpd.command.duration" && m.Tags.Any(t => Equals(t.Value, "EHLO")));
@@ -125,8 +131,10 @@ public class MetricsTests
         Assert.Equal(1, recorder.Sum("smtpd.messages", "smtpd.message.result", "refused"));
     }
 
-    [Fact]
-    public async Task Sessions_and_transactions_are_traced()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Sessions_and_transactions_are_traced_with_the_sender_only_when_opted_in(bool traceSenderAddress)
     {
         var activities = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
@@ -140,6 +148,7 @@ public class MetricsTests
         await using (var server = await TestServer.StartAsync(o =>
         {
             o.DisabledCommands = ["AUTH"];
+            o.TraceSenderAddress = traceSenderAddress;
             o.OnConnect = (s, ct) =>
             {
                 sessionId = s.Id;
@@ -159,16 +168,24 @@ public class MetricsTests
             await client.CommandAsync("QUIT");
         }
 
-        await Connections.ConnectionManagementTests.WaitUntil(() => activities.Any(a => a.OperationName == "smtp.session" && Equals(a.GetTagItem("smtpd.session.id"), sessionId)));
+        await Connections.ConnectionManagementTests.WaitUntil(() => activities.Any(a => a.OperationName == "smtpd.session" && Equals(a.GetTagItem("smtpd.session.id"), sessionId)));
         var mine = activities.Where(a => Equals(a.GetTagItem("smtpd.session.id"), sessionId)).ToList();
-        Activity session = mine.Single(a => a.OperationName == "smtp.session");
-        var transactions = mine.Where(a => a.OperationName == "smtp.transaction").ToList();
+        Activity session = mine.Single(a => a.OperationName == "smtpd.session");
+        var transactions = mine.Where(a => a.OperationName == "smtpd.transaction").ToList();
         Assert.Equal(2, transactions.Count);
         Assert.Equal("accepted", transactions[0].GetTagItem("smtpd.transaction.result"));
         Assert.Equal(7L, transactions[0].GetTagItem("smtpd.message.size"));
         Assert.Equal("aborted", transactions[1].GetTagItem("smtpd.transaction.result"));
         Assert.All(transactions, t => Assert.Equal(session.TraceId, t.TraceId));
-        Assert.Equal(1, session.GetTagItem("smtpd.transactions"));
+        Assert.Equal(1, session.GetTagItem("smtpd.session.transaction_count"));
+
+        // One server span per connection; the transactions are internal spans inside it, without the sender unless opted in.
+        Assert.Equal(ActivityKind.Server, session.Kind);
+        Assert.All(transactions, t => Assert.Equal((ActivityKind.Internal, session.SpanId), (t.Kind, t.ParentSpanId)));
+        Assert.Equal(traceSenderAddress ? ["a@b.c", "b@b.c"] : [null, null], transactions.Select(t => (string?)t.GetTagItem("smtpd.mail_from")));
+        Assert.Equal([1, 2], transactions.Select(t => (int)t.GetTagItem("smtpd.transaction.number")!));
+        Assert.Equal(1, transactions[0].GetTagItem("smtpd.transaction.recipient_count"));
+        Assert.Equal(("tcp", "ipv4", "127.0.0.1"), (session.GetTagItem("network.transport"), session.GetTagItem("network.type"), session.GetTagItem("server.address")));
     }
 
     [Fact]
@@ -209,7 +226,7 @@ public class MetricsTests
         await client.CommandAsync("DATA");
         await client.SendAsync("hello\r\n.\r\n");
         Assert.Equal(250, (await client.ReadReplyAsync()).Code);
-        Assert.Equal("smtp.transaction", rcptParent);
-        Assert.Equal("smtp.transaction", dataParent);
+        Assert.Equal("smtpd.transaction", rcptParent);
+        Assert.Equal("smtpd.transaction", dataParent);
     }
 }

@@ -130,6 +130,43 @@ public class SniTests
         Assert.Equal(TestPki.Shared.Other.Thumbprint, (await SubjectAndThumbprintAsync(server, null)).Thumbprint);
     }
 
+    [Fact]
+    public async Task UpdateSecureContext_renews_from_pem_a_server_started_with_a_certificate_object()
+    {
+        await using var server = await TestServer.StartAsync(TwoNames);
+        server.Server.UpdateSecureContext(o =>
+        {
+            o.Cert = TestPki.CertificatePem(TestPki.Shared.Other);
+            o.Key = TestPki.KeyPem(TestPki.Shared.Other);
+        });
+        Assert.Null(server.Server.Options.Certificate);
+        Assert.Equal(TestPki.Shared.Other.Thumbprint, (await SubjectAndThumbprintAsync(server, null)).Thumbprint);
+    }
+
+    [Fact]
+    public async Task UpdateSecureContext_takes_a_certificate_object_on_a_server_started_from_pem()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.Cert = TestPki.CertificatePem(TestPki.Shared.Other);
+            o.Key = TestPki.KeyPem(TestPki.Shared.Other);
+        });
+        server.Server.UpdateSecureContext(o => o.Certificate = TestPki.Shared.Alt);
+        Assert.Null(server.Server.Options.Cert);
+        Assert.Null(server.Server.Options.Key);
+        Assert.Equal(TestPki.Shared.Alt.Thumbprint, (await SubjectAndThumbprintAsync(server, null)).Thumbprint);
+
+        // Both forms set by the same update still contradict each other.
+        Assert.Throws<ArgumentException>(() => server.Server.UpdateSecureContext(o =>
+        {
+            o.Certificate = TestPki.Shared.Server;
+            o.Cert = TestPki.CertificatePem(TestPki.Shared.Other);
+            o.Key = TestPki.KeyPem(TestPki.Shared.Other);
+        }));
+        Assert.Equal(TestPki.Shared.Alt.Thumbprint, (await SubjectAndThumbprintAsync(server, null)).Thumbprint);
+    }
+
     private static async Task<TlsTestClient> StartTlsAsync(TestServer server, string? name)
     {
         TlsTestClient client = await TlsTestClient.ConnectAsync(server.EndPoint);

@@ -53,7 +53,7 @@ internal static class DataCommand
         if (transaction.Activity is { } activity)
         {
             activity.SetTag("smtpd.message.size", message.ByteLength);
-            activity.SetTag("smtpd.recipients", transaction.RecipientCount);
+            activity.SetTag("smtpd.transaction.recipient_count", transaction.RecipientCount);
             if (!accepted)
             {
                 activity.SetStatus(ActivityStatusCode.Error, description);

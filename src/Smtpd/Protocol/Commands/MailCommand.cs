@@ -116,7 +116,7 @@ internal static class MailCommand
             return protocol.Replies.WriteResult(result);
         }
 
-        protocol.Transaction.Begin(sender, SmtpActivities.StartTransaction(protocol.Session, sender.Address));
+        protocol.Transaction.Begin(sender, SmtpActivities.StartTransaction(protocol.Session, sender.Address, protocol.Options.TraceSenderAddress));
         protocol.Replies.Write(protocol.Endpoint.Replies.MailAccepted);
         return Outcome.Continue;
     }
