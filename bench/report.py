@@ -29,6 +29,7 @@ WORKLOADS = {
     "W2": "50 connections, 20,000 messages of 4 KiB, sent by Smtpd.LoadGen",
     "W2-pipe": "as W2, with PIPELINING (MAIL, RCPT and DATA sent as one group)",
     "W3": "10 connections, 200 messages of 1 MiB (streaming)",
+    "W3-BDAT": "as W3, each message sent with BDAT (RFC 3030 CHUNKING, one `BDAT 1048576 LAST`); only Smtpd offers CHUNKING",
     "W4": "20 connections with STARTTLS, 5,000 messages of 4 KiB",
     "W5": "2,000 idle connections after EHLO: server memory per connection",
     "W6": "a new connection per message, 20 at a time, 5,000 messages of 1 KiB",
@@ -200,6 +201,16 @@ def targets(table, servers):
     n_mb = median_of(table, "W3", "smtpserver", "mb_per_s")
     if s_mb is not None and n_mb:
         row("W3: MB/s, Smtpd ÷ SmtpServer", f"{s_mb / n_mb:.2f}", "≥ 1.50", s_mb / n_mb >= 1.5)
+    for server in ("smtpd", "smtpd-default"):
+        b_mb = median_of(table, "W3-BDAT", server, "mb_per_s")
+        d_mb = median_of(table, "W3", server, "mb_per_s")
+        b_cpu = median_of(table, "W3-BDAT", server, "server_cpu_us")
+        d_cpu = median_of(table, "W3", server, "server_cpu_us")
+        if b_mb is not None and d_mb:
+            row(f"W3-BDAT: MB/s, BDAT ÷ DATA ({SERVERS[server]}, for information)", f"{b_mb / d_mb:.2f} ({b_mb:,.1f} ÷ {d_mb:,.1f})", "–", None)
+        if b_cpu is not None and d_cpu:
+            row(f"W3-BDAT: server CPU per MiB, BDAT ÷ DATA ({SERVERS[server]}, for information)",
+                f"{b_cpu / d_cpu:.2f} ({b_cpu:,.0f} ÷ {d_cpu:,.0f} µs)", "–", None)
     s_rate = median_of(table, "W4", "smtpd", "msgs_per_s")
     peers = peers_with("W4", "msgs_per_s")
     if s_rate is not None and peers:

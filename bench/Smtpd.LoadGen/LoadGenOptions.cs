@@ -31,6 +31,9 @@ internal sealed class LoadGenOptions
           --size BYTES              message size in bytes, headers included (default 1024, at least 64)
           --recipients N            RCPT TO commands per transaction (default 1)
           --pipelining              send MAIL, RCPT and DATA as one group (RFC 2920)
+          --bdat                    send the message with BDAT (RFC 3030 CHUNKING) instead of DATA: one
+                                    BDAT n LAST, or chunks of --chunk-size bytes and the last with LAST
+          --chunk-size BYTES        with --bdat: the size of each chunk (default: the whole message)
           --starttls                upgrade every connection with STARTTLS (any certificate is accepted)
           --per-message             a new connection per message (N at a time)
           --idle C                  open C connections, EHLO on each, hold them, then close
@@ -63,6 +66,12 @@ internal sealed class LoadGenOptions
     public int Recipients { get; private set; } = 1;
 
     public bool Pipelining { get; private set; }
+
+    /// <summary>Send the message with BDAT chunks instead of DATA.</summary>
+    public bool Bdat { get; private set; }
+
+    /// <summary>With <see cref="Bdat"/>: bytes per chunk (0: the whole message in one chunk).</summary>
+    public int ChunkSize { get; private set; }
 
     public bool StartTls { get; private set; }
 
@@ -129,6 +138,12 @@ internal sealed class LoadGenOptions
                 case "--pipelining":
                     o.Pipelining = true;
                     break;
+                case "--bdat":
+                    o.Bdat = true;
+                    break;
+                case "--chunk-size":
+                    o.ChunkSize = Int(args, ref i, 1, 1 << 30);
+                    break;
                 case "--starttls":
                     o.StartTls = true;
                     break;
@@ -181,6 +196,11 @@ internal sealed class LoadGenOptions
         if (perMessage && o.IdleConnections > 0)
         {
             throw new ArgumentException("--per-message and --idle exclude each other");
+        }
+
+        if (o.ChunkSize > 0 && !o.Bdat)
+        {
+            throw new ArgumentException("--chunk-size goes with --bdat");
         }
 
         o.Mode = o.IdleConnections > 0 ? LoadMode.Idle : perMessage ? LoadMode.PerMessage : LoadMode.Reuse;

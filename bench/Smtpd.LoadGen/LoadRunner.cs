@@ -34,7 +34,7 @@ internal sealed class LoadRunner
     {
         _options = options;
         _endPoint = endPoint;
-        _template = new MessageTemplate(options.Size, options.Recipients);
+        _template = new MessageTemplate(options.Size, options.Recipients, options.ChunkSize);
         _tickets = options.TotalMessages;
         _latency = new LatencyRecorder(options.Mode == LoadMode.Idle ? 0 : options.TotalMessages);
         _greeting = new LatencyRecorder(options.Mode switch
@@ -364,6 +364,11 @@ internal sealed class LoadRunner
         MessageTemplate t = _template;
         int failure = 0;
         int code;
+        if (_options.Bdat)
+        {
+            return await TransactWithBdatAsync(c);
+        }
+
         if (_options.Pipelining)
         {
             await c.SendAsync(t.Group);
@@ -391,23 +396,10 @@ internal sealed class LoadRunner
         }
         else
         {
-            await c.SendAsync(t.Mail);
-            code = await c.ReadReplyAsync();
-            if (code != 250)
+            failure = await SendEnvelopeAsync(c);
+            if (failure != 0)
             {
-                await ResetAsync(c);
-                return Failure(StageMail, code);
-            }
-
-            for (int i = 0; i < t.Rcpt.Length; i++)
-            {
-                await c.SendAsync(t.Rcpt[i]);
-                code = await c.ReadReplyAsync();
-                if (code != 250)
-                {
-                    await ResetAsync(c);
-                    return Failure(StageRcpt, code);
-                }
+                return failure;
             }
 
             await c.SendAsync(t.Data);
@@ -422,6 +414,76 @@ internal sealed class LoadRunner
         await c.SendAsync(t.Body);
         code = await c.ReadReplyAsync();
         return failure != 0 ? failure : code == 250 ? 0 : Failure(StageMessage, code);
+    }
+
+    /// <summary>One mail transaction whose message goes as BDAT chunks (RFC 3030): one reply per chunk, the last is the message's.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> TransactWithBdatAsync(SmtpClientConnection c)
+    {
+        MessageTemplate t = _template;
+        int failure = 0;
+        int code;
+        if (_options.Pipelining)
+        {
+            await c.SendAsync(t.BdatGroup);
+            for (int i = 0; i < 1 + t.Rcpt.Length; i++)
+            {
+                code = await c.ReadReplyAsync();
+                if (code != 250 && failure == 0)
+                {
+                    failure = Failure(i == 0 ? StageMail : StageRcpt, code);
+                }
+            }
+        }
+        else
+        {
+            failure = await SendEnvelopeAsync(c);
+            if (failure != 0)
+            {
+                return failure;
+            }
+
+            await c.SendAsync(t.Chunks);
+        }
+
+        // Every chunk is answered, refused or not; the last reply is the message's.
+        for (int i = 0; i < t.ChunkCount; i++)
+        {
+            code = await c.ReadReplyAsync();
+            if (code != 250 && failure == 0)
+            {
+                failure = Failure(i == t.ChunkCount - 1 ? StageMessage : StageData, code);
+            }
+        }
+
+        return failure;
+    }
+
+    /// <summary>MAIL, then each RCPT, each waiting for its reply: 0, or the failure (the transaction then reset).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> SendEnvelopeAsync(SmtpClientConnection c)
+    {
+        MessageTemplate t = _template;
+        await c.SendAsync(t.Mail);
+        int code = await c.ReadReplyAsync();
+        if (code != 250)
+        {
+            await ResetAsync(c);
+            return Failure(StageMail, code);
+        }
+
+        for (int i = 0; i < t.Rcpt.Length; i++)
+        {
+            await c.SendAsync(t.Rcpt[i]);
+            code = await c.ReadReplyAsync();
+            if (code != 250)
+            {
+                await ResetAsync(c);
+                return Failure(StageRcpt, code);
+            }
+        }
+
+        return 0;
     }
 
     private async ValueTask ResetAsync(SmtpClientConnection c)
@@ -480,7 +542,7 @@ internal sealed class LoadRunner
         {
             StageMail => "MAIL",
             StageRcpt => "RCPT",
-            StageData => "DATA",
+            StageData => "DATA or a BDAT chunk",
             _ => "end of data",
         };
         int code = failure % 1000;

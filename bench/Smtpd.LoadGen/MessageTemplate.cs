@@ -7,7 +7,7 @@ internal sealed class MessageTemplate
 {
     private const string Sender = "loadgen@example.com";
 
-    public MessageTemplate(int size, int recipients)
+    public MessageTemplate(int size, int recipients, int chunkSize = 0)
     {
         Ehlo = Ascii("EHLO loadgen.example\r\n");
         StartTls = Ascii("STARTTLS\r\n");
@@ -24,6 +24,8 @@ internal sealed class MessageTemplate
         Group = [.. Mail, .. Rcpt.SelectMany(r => r), .. Data];
         MessageSize = size;
         Body = BuildBody(size);
+        (Chunks, ChunkCount) = BuildChunks(Body.AsSpan(0, size), chunkSize <= 0 ? size : chunkSize);
+        BdatGroup = [.. Mail, .. Rcpt.SelectMany(r => r), .. Chunks];
     }
 
     public byte[] Ehlo { get; }
@@ -49,7 +51,34 @@ internal sealed class MessageTemplate
     /// <summary>Message bytes per transaction, without the terminator.</summary>
     public int MessageSize { get; }
 
+    /// <summary>The message as BDAT commands with their chunks (the last with <c>LAST</c>), no terminator, no dot-stuffing.</summary>
+    public byte[] Chunks { get; }
+
+    /// <summary>The number of BDAT commands in <see cref="Chunks"/> (one reply each).</summary>
+    public int ChunkCount { get; }
+
+    /// <summary>MAIL, every RCPT and the BDAT chunks in one buffer (the pipelined form with BDAT).</summary>
+    public byte[] BdatGroup { get; }
+
     private static byte[] Ascii(string text) => Encoding.ASCII.GetBytes(text);
+
+    private static (byte[] Framed, int Count) BuildChunks(ReadOnlySpan<byte> message, int chunkSize)
+    {
+        var framed = new List<byte>(message.Length + 64);
+        int count = 0;
+        int offset = 0;
+        do
+        {
+            int length = Math.Min(chunkSize, message.Length - offset);
+            bool last = offset + length == message.Length;
+            framed.AddRange(Ascii(last ? $"BDAT {length} LAST\r\n" : $"BDAT {length}\r\n"));
+            framed.AddRange(message.Slice(offset, length));
+            offset += length;
+            count++;
+        }
+        while (offset < message.Length);
+        return ([.. framed], count);
+    }
 
     private static byte[] BuildBody(int size)
     {

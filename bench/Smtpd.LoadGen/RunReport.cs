@@ -71,6 +71,8 @@ internal sealed class RunReport
         json.WriteNumber("size", MessageSize);
         json.WriteNumber("recipients", o.Recipients);
         json.WriteBoolean("pipelining", o.Pipelining);
+        json.WriteBoolean("bdat", o.Bdat);
+        json.WriteNumber("chunk_size", o.Bdat ? (o.ChunkSize > 0 ? o.ChunkSize : MessageSize) : 0);
         json.WriteBoolean("starttls", o.StartTls);
         json.WriteBoolean("inline_completions", o.InlineCompletions);
         json.WriteNumber("established", Established);

@@ -6,12 +6,14 @@ using Smtpd;
 
 // Smtpd as a discard sink, configured through the public API only: every sender and recipient is accepted, every
 // message is read to its end and thrown away. Its handler never blocks, so it runs with UnsafePreferInlineScheduling
-// (as the server program does); --thread-pool runs it with the library's default scheduling instead.
-// Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool]
+// (as the server program does); --thread-pool runs it with the library's default scheduling instead; --chunking turns
+// CHUNKING and BINARYMIME on, for the BDAT workload.
+// Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool] [--chunking]
 
 const int UsageError = 2;
-const string Usage = "usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool]";
+const string Usage = "usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool] [--chunking]";
 int port = 0;
+bool chunking = false;
 string? certFile = null;
 string? keyFile = null;
 bool inline = true;
@@ -27,6 +29,12 @@ for (int i = 0; i < args.Length; i++)
     if (name == "--thread-pool")
     {
         inline = false;
+        continue;
+    }
+
+    if (name == "--chunking")
+    {
+        chunking = true;
         continue;
     }
 
@@ -77,6 +85,7 @@ var options = new SmtpServerOptions
     CloseTimeout = TimeSpan.FromSeconds(1),
     MaxUnrecognizedCommands = 0,
     UnsafePreferInlineScheduling = inline,
+    HideChunking = !chunking,
     OnData = static async (message, session, cancellationToken) =>
     {
         await message.CopyToAsync(Stream.Null, cancellationToken);

@@ -16,7 +16,13 @@ public sealed class SmtpEnvelope
     /// <summary>The accepted recipients, unique by case-insensitive address, in the order they were accepted.</summary>
     public IReadOnlyList<SmtpAddress> RcptTo => (IReadOnlyList<SmtpAddress>?)_rcptTo ?? [];
 
-    /// <summary>The lower-cased <c>BODY</c> parameter: <c>7bit</c> (default) or <c>8bitmime</c>.</summary>
+    /// <summary>The body type of <c>BODY=BINARYMIME</c> (RFC 3030).</summary>
+    internal const string BinaryMime = "binarymime";
+
+    /// <summary>
+    /// The lower-cased <c>BODY</c> parameter: <c>7bit</c> (default), <c>8bitmime</c>, or <c>binarymime</c> when
+    /// <see cref="SmtpServerOptions.HideChunking"/> is false (such a message arrives with BDAT only).
+    /// </summary>
     public string BodyType { get; internal set; } = "7bit";
 
     /// <summary><see langword="true"/> when <c>MAIL FROM</c> carried <c>SMTPUTF8</c>.</summary>

@@ -84,6 +84,19 @@ public sealed partial class SmtpServerOptions
     /// <summary>When false, advertise <c>REQUIRETLS</c> (RFC 8689) on secure connections. Default true. The parameter is validated either way.</summary>
     public bool HideRequireTls { get; set; } = true;
 
+    /// <summary>
+    /// When false, advertise <c>CHUNKING</c> and <c>BINARYMIME</c> (RFC 3030): <c>BDAT</c> streams each chunk into the
+    /// same <see cref="OnData"/> stream as DATA, and <c>MAIL FROM … BODY=BINARYMIME</c> is accepted. Default true: the
+    /// EHLO reply is the reference's and <c>BDAT</c> is an unrecognized command.
+    /// </summary>
+    public bool HideChunking { get; set; } = true;
+
+    /// <summary>
+    /// When false, advertise <c>LIMITS</c> (RFC 9422) with <c>RCPTMAX=</c><see cref="MaxRecipients"/> and
+    /// <c>MAILMAX=</c><see cref="MaxTransactions"/> (each only when set; nothing is advertised when neither is). Default true.
+    /// </summary>
+    public bool HideLimits { get; set; } = true;
+
     /// <summary>Idle timeout: a client that sends nothing for this long gets <c>421 Timeout - closing connection</c>. Also bounds the TLS handshake and the PROXY header. Default 60 s.</summary>
     public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -110,6 +123,12 @@ public sealed partial class SmtpServerOptions
 
     /// <summary>Maximum recipients per transaction; the next gets <c>452 4.5.3 Error: too many recipients</c>. 0 means no limit.</summary>
     public int MaxRecipients { get; set; }
+
+    /// <summary>
+    /// Transactions allowed per connection: every <c>MAIL FROM</c> command counts, and the one after the limit gets
+    /// <c>421 4.7.0 Error: too many transactions</c> and the connection is closed. 0 means no limit.
+    /// </summary>
+    public int MaxTransactions { get; set; }
 
     /// <summary>Unknown commands allowed before <c>421 Error: too many unrecognized commands</c> (the counter restarts after each DATA). Default 10; 0 disables the limit.</summary>
     public int MaxUnrecognizedCommands { get; set; } = 10;
@@ -183,7 +202,7 @@ public sealed partial class SmtpServerOptions
             throw new ArgumentOutOfRangeException(nameof(MaxCommandLength), MaxCommandLength, "MaxCommandLength must be at least 16.");
         }
 
-        if (MaxClients < 0 || MaxRecipients < 0 || MaxUnrecognizedCommands < 0 || MaxAllowedUnauthenticatedCommands < 0)
+        if (MaxClients < 0 || MaxRecipients < 0 || MaxTransactions < 0 || MaxUnrecognizedCommands < 0 || MaxAllowedUnauthenticatedCommands < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxClients), "Limits must not be negative (0 means no limit).");
         }

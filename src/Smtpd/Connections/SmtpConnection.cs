@@ -224,10 +224,9 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
 
         switch (outcome)
         {
-            case Outcome.ReceiveMessage:
+            case Outcome.ReceiveMessage or Outcome.ReceiveChunk:
                 reader.AdvanceTo(buffer.Start);
-                await protocol.Replies.FlushAsync();
-                if (await protocol.ReceiveMessageAsync() == Outcome.Close)
+                if (await (outcome == Outcome.ReceiveChunk ? protocol.ReceiveChunkAsync() : protocol.ReceiveMessageAsync()) == Outcome.Close)
                 {
                     await CloseAsync();
                     return false;
@@ -480,7 +479,7 @@ internal sealed class SmtpConnection : IThreadPoolWorkItem
     private async ValueTask EndSessionAsync(SmtpProtocol protocol)
     {
         ServerContext server = _endpoint.Server;
-        _session.CurrentTransaction?.EndActivity("aborted");
+        _session.CurrentTransaction?.Abort();
         if (!_ignored)
         {
             server.Metrics.ConnectionClosed(_startTimestamp, _countedActive, _metricTags);

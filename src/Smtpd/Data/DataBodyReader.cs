@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Smtpd;
@@ -20,7 +19,7 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
         while (!_unstuffer.IsEnded)
         {
             ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
+            ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
             int written = Consume(input, buffer.Span, discard: false);
             if (written > 0)
             {
@@ -37,37 +36,9 @@ internal sealed class DataBodyReader(ConnectionTransport transport) : MessageBod
         while (!_unstuffer.IsEnded)
         {
             ThrowIfFailed();
-            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
+            ReadOnlySequence<byte> input = await ReadInputAsync(transport, cancellationToken);
             Consume(input, default, discard: true);
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(CancellationToken cancellationToken)
-    {
-        ReadResult result;
-        try
-        {
-            result = await transport.ReadAsync(cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            Failure = ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex);
-            throw Failure;
-        }
-
-        if (result.Buffer.IsEmpty && result.IsCompleted)
-        {
-            transport.Reader.AdvanceTo(result.Buffer.End);
-            Failure = new IOException("Connection closed before the message was received in full");
-            throw Failure;
-        }
-
-        return result.Buffer;
     }
 
     /// <summary>Runs the state machine over <paramref name="input"/>; advances the reader past what was consumed.</summary>

@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
 namespace Smtpd;
 
 /// <summary>
@@ -28,5 +32,42 @@ internal abstract class MessageBodyReader
         {
             throw Failure;
         }
+    }
+
+    /// <summary>
+    /// The buffered input of the message (at least one more byte), read from <paramref name="transport"/> under the
+    /// socket timeout. A failed or closed connection becomes <see cref="Failure"/> (through <see cref="Fail"/>) and is thrown.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    protected async ValueTask<ReadOnlySequence<byte>> ReadInputAsync(ConnectionTransport transport, CancellationToken cancellationToken)
+    {
+        ReadResult result;
+        try
+        {
+            result = await transport.ReadAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            throw Fail(ex as IOException ?? new IOException("The connection failed before the message was received in full.", ex));
+        }
+
+        if (result.Buffer.IsEmpty && result.IsCompleted)
+        {
+            transport.Reader.AdvanceTo(result.Buffer.End);
+            throw Fail(new IOException("Connection closed before the message was received in full"));
+        }
+
+        return result.Buffer;
+    }
+
+    /// <summary>Records <paramref name="failure"/> as <see cref="Failure"/>; returns it, to be thrown.</summary>
+    protected virtual IOException Fail(IOException failure)
+    {
+        Failure = failure;
+        return failure;
     }
 }

@@ -53,6 +53,9 @@ public sealed class SmtpDataStream : Stream
     /// <summary>Reading from the client failed: the connection is lost (not a failure of the handler).</summary>
     internal IOException? Failure => _body.Failure;
 
+    /// <summary>A BDAT message ended before its last chunk (RSET, a refused chunk): reads fail, and that is not the handler's failure.</summary>
+    internal bool IsAbandoned => _body is ChunkBodyReader { IsAbandoned: true };
+
     /// <inheritdoc/>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)

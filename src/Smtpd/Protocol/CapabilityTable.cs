@@ -13,6 +13,7 @@ internal enum Capabilities
     RequireTls = 4,
     XClient = 8,
     XForward = 16,
+    Chunking = 32,
 }
 
 /// <summary>The EHLO/LHLO reply: the keyword lines pre-encoded once per server, chosen per connection state.</summary>
@@ -22,10 +23,13 @@ internal sealed class CapabilityTable
     private readonly byte[]? _auth;
     private readonly string[] _authMethods;
     private readonly byte[]? _size;
+    private readonly byte[]? _limits;
     private static readonly byte[] StartTlsLine = "STARTTLS"u8.ToArray();
     private static readonly byte[] RequireTlsLine = "REQUIRETLS"u8.ToArray();
     private static readonly byte[] XClientLine = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN"u8.ToArray();
     private static readonly byte[] XForwardLine = "XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE"u8.ToArray();
+    private static readonly byte[] ChunkingLine = "CHUNKING"u8.ToArray();
+    private static readonly byte[] BinaryMimeLine = "BINARYMIME"u8.ToArray();
 
     public CapabilityTable(SmtpServerOptions options)
     {
@@ -66,10 +70,41 @@ internal sealed class CapabilityTable
         {
             _size = Encoding.ASCII.GetBytes(options.HideSize ? "SIZE" : "SIZE " + options.Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+
+        OffersChunking = !options.HideChunking;
+        _limits = LimitsLine(options);
     }
+
+    /// <summary>
+    /// CHUNKING and BINARYMIME are on for the endpoint (<see cref="SmtpServerOptions.HideChunking"/> is false); a session
+    /// that disables <c>BDAT</c> has neither. <c>BODY=BINARYMIME</c> is accepted exactly when they are advertised.
+    /// </summary>
+    public bool OffersChunking { get; }
 
     /// <summary><see langword="true"/> when at least one mechanism is configured.</summary>
     public bool HasAuthMechanisms => _auth is not null;
+
+    /// <summary>RFC 9422 <c>LIMITS RCPTMAX=n MAILMAX=n</c> with the limits that are set, or nothing (hidden, or no limit set).</summary>
+    private static byte[]? LimitsLine(SmtpServerOptions options)
+    {
+        if (options.HideLimits || (options.MaxRecipients == 0 && options.MaxTransactions == 0))
+        {
+            return null;
+        }
+
+        var line = new StringBuilder("LIMITS");
+        if (options.MaxRecipients > 0)
+        {
+            line.Append(System.Globalization.CultureInfo.InvariantCulture, $" RCPTMAX={options.MaxRecipients}");
+        }
+
+        if (options.MaxTransactions > 0)
+        {
+            line.Append(System.Globalization.CultureInfo.InvariantCulture, $" MAILMAX={options.MaxTransactions}");
+        }
+
+        return Encoding.ASCII.GetBytes(line.ToString());
+    }
 
     /// <summary>Is <paramref name="mechanism"/> (any case) one of the advertised AUTH mechanisms?</summary>
     public bool OffersAuth(string mechanism) => Array.Exists(_authMethods, m => m.Equals(mechanism, StringComparison.OrdinalIgnoreCase));
@@ -115,6 +150,17 @@ internal sealed class CapabilityTable
             order[count++] = 105;
         }
 
+        if ((dynamic & Capabilities.Chunking) != 0)
+        {
+            order[count++] = 106;
+            order[count++] = 107;
+        }
+
+        if (_limits is not null)
+        {
+            order[count++] = 108;
+        }
+
         ReplyWriter.Write(writer, 250, null, firstLine, continuation: count > 0);
         for (int i = 0; i < count; i++)
         {
@@ -126,6 +172,9 @@ internal sealed class CapabilityTable
                 103 => _size!,
                 104 => XClientLine,
                 105 => XForwardLine,
+                106 => ChunkingLine,
+                107 => BinaryMimeLine,
+                108 => _limits!,
                 int index => _static[index],
             };
             bool last = i == count - 1;

@@ -8,7 +8,7 @@ internal static class CommandParser
 {
     /// <summary>The names of <see cref="SmtpCommand"/> values as they appear on the wire (and in <see cref="SmtpServerOptions.DisabledCommands"/>).</summary>
     public static readonly string[] Names =
-        ["", "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "HELP", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"];
+        ["", "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "HELP", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL", "BDAT"];
 
     private const uint Lower4 = 0x20202020;
 
@@ -42,6 +42,7 @@ internal static class CommandParser
                     0x706c6568 => SmtpCommand.Help, // "help"
                     0x68747561 => SmtpCommand.Auth, // "auth"
                     0x6c6c696b => SmtpCommand.Kill, // "kill"
+                    0x74616462 => SmtpCommand.Bdat, // "bdat"
                     _ => SmtpCommand.Unknown,
                 };
                 return candidate != SmtpCommand.Unknown && AllLetters(verb) ? candidate : SmtpCommand.Unknown;

@@ -9,10 +9,13 @@ namespace Smtpd;
 /// refusal with its code (each handler has a default code); a failure of the client's connection (the transport was
 /// aborted, or the message stream failed to read from the client) ends the session; anything else is the handler's own
 /// failure: logged and answered <c>451 4.3.0</c>, and the session goes on. The handlers of an open transaction run
-/// with its activity as <see cref="Activity.Current"/>.
+/// with its activity as <see cref="Activity.Current"/>. The DATA handler of a BDAT message runs across commands
+/// (<see cref="StartData"/>); every other handler call waits for it to end first, so a session's handlers never overlap.
 /// </summary>
 internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession session, ConnectionTransport transport, ILogger logger)
 {
+    private Task<SmtpResult>? _running;
+
     private enum Kind
     {
         Connect,
@@ -38,10 +41,26 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
     /// <summary>The DATA handler; a refusal by exception defaults to 450. Throws only when the client's connection failed.</summary>
     public ValueTask<SmtpResult> DataAsync(SmtpDataStream message) => InvokeAsync(Kind.Data, message, 450);
 
+    /// <summary>
+    /// Starts the DATA handler of a BDAT message, which reads the chunks as they arrive and so runs on while the command
+    /// loop answers them; <paramref name="ended"/> is called when it returns or throws. Like <see cref="DataAsync"/>, the
+    /// task fails only when the client's connection failed or the message was abandoned.
+    /// </summary>
+    public Task<SmtpResult> StartData(SmtpDataStream message, Action ended)
+    {
+        Task<SmtpResult> running = RunDataAsync(message, ended);
+        _running = running;
+        return running;
+    }
+
+    /// <summary>Waits for the DATA handler of a BDAT message (abandoned, or ended) to finish; its failure is not the caller's.</summary>
+    public ValueTask SettleDataAsync() => _running is null ? default : SettleRunningAsync();
+
     /// <summary>The AUTH handler (also for <c>XCLIENT LOGIN=</c>); a refusal by exception defaults to 535.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SmtpAuthResult> AuthAsync(SmtpAuthRequest request)
     {
+        await SettleDataAsync();
         try
         {
             return await handler.OnAuthAsync(request, session, transport.Aborted)
@@ -57,6 +76,7 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
     /// <summary>The close handler, once per connection after it closed; its failures are logged.</summary>
     public async ValueTask CloseAsync(CancellationToken stopping)
     {
+        await SettleDataAsync();
         try
         {
             await handler.OnCloseAsync(session, stopping);
@@ -70,6 +90,7 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
     /// <summary>After the close handler: an application's per-connection handler is disposed if it is disposable (never the server's shared one).</summary>
     public async ValueTask DisposeHandlerAsync(SmtpSessionHandler shared)
     {
+        await SettleDataAsync();
         if (handler == shared)
         {
             return;
@@ -105,6 +126,7 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<SmtpResult> InvokeAsync(Kind kind, object? argument, int defaultCode)
     {
+        await SettleDataAsync();
         if (session.CurrentTransaction?.Activity is { } transaction && Activity.Current != transaction)
         {
             // Undone when this method returns: the command loop's own context keeps the session's activity.
@@ -123,7 +145,7 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
                 _ => handler.OnDataAsync((SmtpDataStream)argument!, session, aborted),
             });
         }
-        catch (Exception ex) when (!transport.IsAborted && argument is not SmtpDataStream { Failure: not null })
+        catch (Exception ex) when (!transport.IsAborted && argument is not SmtpDataStream { Failure: not null } and not SmtpDataStream { IsAbandoned: true })
         {
             return Failed(ex, kind switch
             {
@@ -133,6 +155,32 @@ internal sealed class HandlerInvoker(SmtpSessionHandler handler, SmtpSession ses
                 Kind.RcptTo => "RCPT TO",
                 _ => "DATA",
             }, defaultCode);
+        }
+    }
+
+    private async Task<SmtpResult> RunDataAsync(SmtpDataStream message, Action ended)
+    {
+        try
+        {
+            return await InvokeAsync(Kind.Data, message, 450);
+        }
+        finally
+        {
+            ended();
+        }
+    }
+
+    private async ValueTask SettleRunningAsync()
+    {
+        Task<SmtpResult> running = _running!;
+        _running = null;
+        try
+        {
+            await running;
+        }
+        catch (Exception ex) when (ConnectionTransport.IsConnectionFailure(ex))
+        {
+            // The message was abandoned or the connection failed; whoever reads the message saw that already.
         }
     }
 

@@ -5,7 +5,7 @@ namespace Smtpd;
 /// <summary>
 /// Everything that ends with a mail transaction, reset in one place (<see cref="Reset"/>: RSET, the end of a message,
 /// HELO/EHLO/LHLO, STARTTLS, XCLIENT): the envelope the application sees, when the transaction started, its activity,
-/// the LMTP reply map, the recipient index and the read hint. One per connection, made at its first transaction and
+/// the LMTP reply map, the recipient index, the read hint and the message of a BDAT transaction. One per connection, made at its first transaction and
 /// reused; the envelope is a new object per transaction, so an application may keep the old one.
 /// </summary>
 internal sealed class MailTransaction(bool dsn)
@@ -38,6 +38,9 @@ internal sealed class MailTransaction(bool dsn)
     /// once): the reader skips its zero-byte readiness wait and reads at once.
     /// </summary>
     public bool ClientIsSending { get; private set; }
+
+    /// <summary>The message of a BDAT transaction, from its first chunk to its last; <see langword="null"/> otherwise.</summary>
+    public ChunkedMessage? Chunks { get; set; }
 
     /// <summary>LMTP: for each accepted RCPT command in order, the index of the recipient its reply after DATA is for.</summary>
     public List<int> LmtpReplies => _lmtpReplies ??= [];
@@ -123,14 +126,24 @@ internal sealed class MailTransaction(bool dsn)
         }
     }
 
+    /// <summary>The connection ended: a BDAT message without its last chunk is abandoned, the activity ends as aborted; the envelope stays for the close handler.</summary>
+    public void Abort()
+    {
+        Chunks?.Abandon();
+        Chunks = null;
+        EndActivity("aborted");
+    }
+
     /// <summary>
     /// The one reset: a new, empty envelope (the old one stays intact for whoever holds it; an untouched one is kept),
-    /// no activity, no LMTP replies, no recipient index.
+    /// no activity, no LMTP replies, no recipient index, no BDAT message (one without its last chunk is abandoned).
     /// </summary>
     /// <param name="messageEnded">After a message the client usually sends its next command at once: read it without a readiness wait.</param>
     public void Reset(bool messageEnded = false)
     {
         EndActivity("aborted");
+        Chunks?.Abandon();
+        Chunks = null;
         _proposed = null;
         if (_envelope is { IsPristine: false })
         {

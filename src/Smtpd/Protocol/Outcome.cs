@@ -12,6 +12,9 @@ internal enum Outcome : byte
     /// <summary>354 was written: receive the message (<see cref="SmtpProtocol.ReceiveMessageAsync"/>).</summary>
     ReceiveMessage,
 
+    /// <summary>A BDAT command was read: its chunk follows in the input (<see cref="SmtpProtocol.ReceiveChunkAsync"/>).</summary>
+    ReceiveChunk,
+
     /// <summary>220 was written for STARTTLS: discard the buffered plaintext and start the handshake.</summary>
     StartTls,
 }

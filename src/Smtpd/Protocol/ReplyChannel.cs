@@ -57,6 +57,17 @@ internal sealed class ReplyChannel(ConnectionTransport transport, SmtpSession se
         }
     }
 
+    /// <summary>A positive reply line formatted from a span (a chunk's <c>250</c>): nothing allocated unless debug logging is on.</summary>
+    public void WriteLine(int code, string? enhanced, ReadOnlySpan<char> text)
+    {
+        ReplyWriter.Write(transport.Writer, code, enhanced, text);
+        HasPending = true;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            SmtpLog.Reply(logger, session.Id, enhanced is null ? $"{code} {text}" : $"{code} {enhanced} {text}");
+        }
+    }
+
     /// <summary>A handler's result (a refusal, or a 2xx with its own text); a 421 makes the outcome <see cref="Outcome.Close"/>.</summary>
     /// <param name="result">The result.</param>
     /// <param name="enhanced"><see langword="false"/> for replies before the session proper (connect, implicit TLS), which never carry one.</param>

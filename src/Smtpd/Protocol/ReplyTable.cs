@@ -49,6 +49,10 @@ internal sealed class ReplyTable
         BadSizeSyntax = E(501, "5.5.4", "Error: Bad message size syntax");
         MessageTooBig = E(552, "5.3.4", $"Error: message exceeds fixed maximum message size {options.Size}");
         BadBody = E(501, "5.5.4", "Invalid BODY parameter value. Must be 7BIT or 8BITMIME");
+        BadBodyWithBinary = E(501, "5.5.4", "Invalid BODY parameter value. Must be 7BIT, 8BITMIME or BINARYMIME");
+        BinaryMimeNeedsBdat = E(503, "5.5.1", "Error: BODY=BINARYMIME requires BDAT");
+        BdatSyntax = E(501, "5.5.4", "Error: Syntax: BDAT chunk-size [LAST]");
+        TooManyTransactions = E(421, "4.7.0", "Error: too many transactions on this connection");
         BadSmtpUtf8 = E(501, "5.5.4", "Invalid SMTPUTF8 parameter. This flag does not accept a value");
         RequireTlsNotPermitted = E(530, "5.7.0", "REQUIRETLS not permitted on non-TLS connections");
         BadRequireTls = E(501, "5.5.4", "Invalid REQUIRETLS parameter. This flag does not accept a value");
@@ -109,6 +113,10 @@ internal sealed class ReplyTable
     public byte[] BadSizeSyntax { get; }
     public byte[] MessageTooBig { get; }
     public byte[] BadBody { get; }
+    public byte[] BadBodyWithBinary { get; }
+    public byte[] BinaryMimeNeedsBdat { get; }
+    public byte[] BdatSyntax { get; }
+    public byte[] TooManyTransactions { get; }
     public byte[] BadSmtpUtf8 { get; }
     public byte[] RequireTlsNotPermitted { get; }
     public byte[] BadRequireTls { get; }

@@ -22,4 +22,5 @@ internal enum SmtpCommand : byte
     Wiz,
     Shell,
     Kill,
+    Bdat,
 }

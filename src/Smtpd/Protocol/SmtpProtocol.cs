@@ -25,6 +25,12 @@ internal sealed class SmtpProtocol
     /// <summary>Commands sent while authentication is required and missing.</summary>
     public int UnauthenticatedCount;
 
+    /// <summary>MAIL commands so far (for <see cref="SmtpServerOptions.MaxTransactions"/>).</summary>
+    public int MailCommands;
+
+    /// <summary>The chunk of the last BDAT command, read by <see cref="ReceiveChunkAsync"/>.</summary>
+    public BdatChunk PendingChunk;
+
     public SmtpProtocol(EndpointContext endpoint, SmtpSession session, ConnectionTransport transport, SmtpSessionHandler handler, ILogger logger, bool ignored, ForwardingTrust trust)
     {
         Endpoint = endpoint;
@@ -69,6 +75,9 @@ internal sealed class SmtpProtocol
     /// <summary>AUTH is enabled, not optional, and the client has not authenticated.</summary>
     public bool IsAuthRequired => Session.User is null && !Options.AuthOptional && IsAuthEnabled;
 
+    /// <summary>CHUNKING and BINARYMIME are advertised and BDAT works (<see cref="SmtpServerOptions.HideChunking"/> off, BDAT not disabled).</summary>
+    public bool IsChunkingEnabled => Endpoint.Capabilities.OffersChunking && !IsDisabled(SmtpCommand.Bdat);
+
     /// <summary>STARTTLS can work on this connection (the server has TLS material and the command is not disabled).</summary>
     public bool IsStartTlsUsable => Server.Tls is not null && !IsDisabled(SmtpCommand.StartTls);
 
@@ -108,8 +117,9 @@ internal sealed class SmtpProtocol
 
         SmtpCommand command = CommandParser.Identify(line, out int verbLength);
         LastCommand = command;
-        if (Server.IsClosing)
+        if (Server.IsClosing && !(command == SmtpCommand.Bdat && Session.CurrentTransaction?.Chunks is not null))
         {
+            // A BDAT message already under way may finish, as a DATA message being received does.
             return Final(IsGreeting(command) ? Endpoint.Replies.ShuttingDownPlain : Endpoint.Replies.ShuttingDown);
         }
 
@@ -131,6 +141,10 @@ internal sealed class SmtpProtocol
                 }
 
                 break;
+            case SmtpCommand.Bdat when !Endpoint.Capabilities.OffersChunking:
+                // As the reference: an unknown command (its chunk then reads as commands).
+                command = SmtpCommand.Unknown;
+                break;
         }
 
         if (command == SmtpCommand.Unknown || IsDisabled(command))
@@ -146,6 +160,11 @@ internal sealed class SmtpProtocol
         }
 
         ref readonly CommandSpec spec = ref CommandTable.For(command);
+        if (spec.RefusedDuringBdat && Session.CurrentTransaction?.Chunks is not null)
+        {
+            return Reply(503, "5.5.1", $"Error: {CommandParser.Names[(int)command]} not allowed during a BDAT transaction");
+        }
+
         if (spec.NeedsGreeting && Session.HostNameAppearsAs is null)
         {
             return Reply(Endpoint.Replies.SendHeloFirst);
@@ -162,11 +181,26 @@ internal sealed class SmtpProtocol
     /// <summary>After <see cref="Outcome.ReceiveMessage"/>: the message into the DATA handler, then its replies.</summary>
     public ValueTask<Outcome> ReceiveMessageAsync() => DataCommand.ReceiveAsync(this);
 
+    /// <summary>After <see cref="Outcome.ReceiveChunk"/>: the chunk of <see cref="PendingChunk"/> into the DATA handler (or skipped), then its reply.</summary>
+    public ValueTask<Outcome> ReceiveChunkAsync() => BdatCommand.ReceiveAsync(this);
+
     /// <summary>
     /// The one transaction reset (RSET, the end of a message, HELO/EHLO/LHLO, STARTTLS, XCLIENT, XFORWARD): see
     /// <see cref="MailTransaction.Reset"/>.
     /// </summary>
-    public void ResetTransaction(bool messageEnded = false) => Session.CurrentTransaction?.Reset(messageEnded);
+    public void ResetTransaction(bool messageEnded = false)
+    {
+        if (Session.CurrentTransaction is { } transaction)
+        {
+            if (transaction.Chunks is not null)
+            {
+                // A BDAT message ends without its last chunk: the reader's message buffer goes back.
+                Transport.Reader.ReadSize = ConnectionReader.CommandReadSize;
+            }
+
+            transaction.Reset(messageEnded);
+        }
+    }
 
     /// <summary>Is <paramref name="command"/> off for this connection (the session's own list replaces the endpoint's)?</summary>
     public bool IsDisabled(SmtpCommand command)

@@ -63,6 +63,15 @@ internal sealed class ProtocolHarness : IAsyncDisposable
         return await RepliesAsync();
     }
 
+    /// <summary>After a BDAT line: its chunk arrives; returns the replies after it.</summary>
+    public async Task<string> SendChunkAsync(string chunk)
+    {
+        Assert.Equal(Outcome.ReceiveChunk, LastOutcome);
+        _stream.Queue(Encoding.UTF8.GetBytes(chunk));
+        LastOutcome = await Protocol.ReceiveChunkAsync();
+        return await RepliesAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Protocol.Transport.DisposeAsync();

@@ -19,6 +19,12 @@ internal static class DataCommand
             return protocol.Reply(protocol.Endpoint.Replies.NeedRcpt);
         }
 
+        if (protocol.Session.Envelope.BodyType == SmtpEnvelope.BinaryMime)
+        {
+            // RFC 3030: a BINARYMIME message can only be sent with BDAT.
+            return protocol.Reply(protocol.Endpoint.Replies.BinaryMimeNeedsBdat);
+        }
+
         protocol.Replies.Write(protocol.Endpoint.Replies.StartData);
         return new(Outcome.ReceiveMessage);
     }
@@ -27,6 +33,8 @@ internal static class DataCommand
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<Outcome> ReceiveAsync(SmtpProtocol protocol)
     {
+        // The 354 (and the replies pipelined before it) must reach the client before it sends the message.
+        await protocol.Replies.FlushAsync();
         ConnectionTransport transport = protocol.Transport;
         transport.Reader.ReadSize = ConnectionReader.MessageReadSize;
         var message = new SmtpDataStream(new DataBodyReader(transport), protocol.Options.Size);
@@ -41,18 +49,27 @@ internal static class DataCommand
         catch (Exception ex) when (message.Failure is not null || transport.IsAborted || ConnectionTransport.IsConnectionFailure(ex))
         {
             // The handler invoker lets only failures of the client's connection through; so does the drain.
-            return await ConnectionLostAsync(protocol, message);
+            return await ConnectionLostAsync(protocol, message.ByteLength);
         }
 
         bool oversized = protocol.Options.RejectOversized && message.SizeExceeded;
-        MailTransaction transaction = protocol.Transaction;
         (bool accepted, Outcome outcome) = WriteReplies(protocol, result, oversized);
-        protocol.Server.Metrics.Message(accepted, message.ByteLength, transaction.StartTimestamp);
-        string description = oversized ? "552 message too big" : Describe(result);
-        LogTransaction(protocol, message.ByteLength, description);
+        EndMessage(protocol, message.ByteLength, accepted, oversized ? "552 message too big" : Describe(result));
+        return outcome;
+    }
+
+    /// <summary>
+    /// After the replies to a message (DATA's, or BDAT's last chunk): its metric, log line and activity, the transaction
+    /// count, the unrecognized-command counter, the reader's command buffer, the reset.
+    /// </summary>
+    internal static void EndMessage(SmtpProtocol protocol, long size, bool accepted, string description)
+    {
+        MailTransaction transaction = protocol.Transaction;
+        protocol.Server.Metrics.Message(accepted, size, transaction.StartTimestamp);
+        LogTransaction(protocol, size, description);
         if (transaction.Activity is { } activity)
         {
-            activity.SetTag("smtpd.message.size", message.ByteLength);
+            activity.SetTag("smtpd.message.size", size);
             activity.SetTag("smtpd.transaction.recipient_count", transaction.RecipientCount);
             if (!accepted)
             {
@@ -63,15 +80,14 @@ internal static class DataCommand
         transaction.EndActivity(accepted ? "accepted" : "refused");
         protocol.Session.Transaction++;
         protocol.UnrecognizedCount = 0;
-        transport.Reader.ReadSize = ConnectionReader.CommandReadSize;
+        protocol.Transport.Reader.ReadSize = ConnectionReader.CommandReadSize;
         protocol.ResetTransaction(messageEnded: true);
-        return outcome;
     }
 
     /// <summary>The client vanished or timed out mid-message: nothing is acknowledged (a timeout is told so).</summary>
-    private static async ValueTask<Outcome> ConnectionLostAsync(SmtpProtocol protocol, SmtpDataStream message)
+    internal static async ValueTask<Outcome> ConnectionLostAsync(SmtpProtocol protocol, long size)
     {
-        LogTransaction(protocol, message.ByteLength, "connection lost before the end of the message");
+        LogTransaction(protocol, size, "connection lost before the end of the message");
         if (protocol.Transport.Timeouts.TimedOut && !protocol.Transport.IsAborted)
         {
             SmtpLog.TimedOut(protocol.Logger, protocol.Session.Id, protocol.Transport.TimeoutMs, protocol.Session.RemoteAddress);
@@ -90,7 +106,7 @@ internal static class DataCommand
     }
 
     /// <summary>The reply (LMTP: one per accepted RCPT); whether at least one accepts the message, and whether a 421 ends the connection.</summary>
-    private static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, bool oversized)
+    internal static (bool Accepted, Outcome Outcome) WriteReplies(SmtpProtocol protocol, SmtpResult result, bool oversized)
     {
         ReplyTable replies = protocol.Endpoint.Replies;
         bool lmtp = protocol.Options.Lmtp;
@@ -149,7 +165,7 @@ internal static class DataCommand
         return (anyAccepted, outcome);
     }
 
-    private static string Describe(SmtpResult result)
+    internal static string Describe(SmtpResult result)
     {
         if (result.RecipientResults is { } list)
         {
@@ -159,7 +175,7 @@ internal static class DataCommand
         return result.IsAccepted ? "250 accepted" : $"{result.Code} {result.Message}";
     }
 
-    private static void LogTransaction(SmtpProtocol protocol, long size, string outcome)
+    internal static void LogTransaction(SmtpProtocol protocol, long size, string outcome)
     {
         if (protocol.IsIgnored || !protocol.Logger.IsEnabled(LogLevel.Information))
         {

@@ -70,6 +70,11 @@ internal static class GreetingCommand
             capabilities |= Capabilities.XForward;
         }
 
+        if (protocol.IsChunkingEnabled)
+        {
+            capabilities |= Capabilities.Chunking;
+        }
+
         return capabilities;
     }
 

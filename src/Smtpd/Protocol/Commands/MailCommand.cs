@@ -3,8 +3,8 @@ using System.Runtime.CompilerServices;
 namespace Smtpd;
 
 /// <summary>
-/// <c>MAIL FROM</c>: the address and every parameter are checked first; the envelope the command proposes (with
-/// BODY, SMTPUTF8, REQUIRETLS and the DSN values) is what the handler sees, and becomes the transaction's only when the
+/// <c>MAIL FROM</c>: the transaction limit, then the address and every parameter are checked; the envelope the command
+/// proposes (with BODY, SMTPUTF8, REQUIRETLS and the DSN values) is what the handler sees, and becomes the transaction's only when the
 /// sender is accepted. A refused MAIL leaves nothing behind.
 /// </summary>
 internal static class MailCommand
@@ -13,6 +13,13 @@ internal static class MailCommand
     {
         ReplyTable replies = protocol.Endpoint.Replies;
         SmtpServerOptions options = protocol.Options;
+        if (options.MaxTransactions > 0 && ++protocol.MailCommands > options.MaxTransactions)
+        {
+            // RFC 9422 MAILMAX counts MAIL commands, which a pipelining client can count without reading replies.
+            SmtpLog.ClientMisbehaved(protocol.Logger, protocol.Session.Id, "too many transactions on one connection");
+            return protocol.Final(replies.TooManyTransactions);
+        }
+
         AddressParseError error = AddressParser.Parse(command.Line, isMail: true, options.LenientAddressParsing, out string address, out Dictionary<string, string?>? args, out string? duplicate);
         if (error == AddressParseError.Syntax)
         {
@@ -54,9 +61,10 @@ internal static class MailCommand
             }
 
             if (args.TryGetValue("BODY", out body) && !string.Equals(body, "7BIT", StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(body, "8BITMIME", StringComparison.OrdinalIgnoreCase))
+                && !string.Equals(body, "8BITMIME", StringComparison.OrdinalIgnoreCase)
+                && !(string.Equals(body, "BINARYMIME", StringComparison.OrdinalIgnoreCase) && protocol.IsChunkingEnabled))
             {
-                return protocol.Reply(replies.BadBody);
+                return protocol.Reply(protocol.IsChunkingEnabled ? replies.BadBodyWithBinary : replies.BadBody);
             }
 
             if (args.TryGetValue("SMTPUTF8", out string? utf8) && utf8 is not null)
