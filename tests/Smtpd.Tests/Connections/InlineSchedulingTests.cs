@@ -195,6 +195,33 @@ public class InlineSchedulingTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public async Task BDAT_chunks_in_pieces_large_and_pipelined_reach_the_handler_exactly(bool inline)
+    {
+        var capture = new Chunking.MessageCapture();
+        await using var server = await Chunking.ChunkingServer.StartAsync(capture, o => o.UnsafePreferInlineScheduling = inline);
+        await using var client = await Chunking.ChunkingServer.OpenAsync(server);
+
+        // A chunk that arrives in small pieces, then one larger than any read buffer together with the next command.
+        byte[] small = Encoding.ASCII.GetBytes("Subject: pieces\r\n\r\n.\r\n");
+        byte[] framed = Chunking.ChunkingServer.Chunk(small);
+        for (int i = 0; i < framed.Length; i += 5)
+        {
+            await client.SendBytesAsync(framed[i..Math.Min(framed.Length, i + 5)]);
+            await Task.Delay(2);
+        }
+
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        byte[] large = new byte[300_000];
+        new Random(14).NextBytes(large);
+        await client.SendBytesAsync([.. Chunking.ChunkingServer.Chunk(large, last: true), .. Encoding.ASCII.GetBytes("NOOP\r\n")]);
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal([.. small, .. large], capture.Messages.Single());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public async Task Handlers_that_go_asynchronous_come_back_to_the_session(bool inline)
     {
         await using var server = await StartAsync(inline, o =>
