@@ -43,6 +43,8 @@ internal sealed class LoadGenOptions
           --server-pid PID          sample the server's VmRSS/VmHWM from /proc (idle mode: RSS per connection)
           --timeout SECONDS         limit for each connect, read and write (default 30)
           --deadline SECONDS        limit for the whole run (default 900)
+          --duration SECONDS        start no new message SECONDS after the messaging phase began (--messages is
+                                    then a maximum): a warm-up of a fixed time, whatever the server's speed
           --max-errors N            stop after N errors (default 100)
           --thread-pool-completions run socket continuations on the thread pool instead of inline on the
                                     socket event thread (inline is the default: fewer thread hops, less CPU)
@@ -88,6 +90,9 @@ internal sealed class LoadGenOptions
     public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan Deadline { get; private set; } = TimeSpan.FromSeconds(900);
+
+    /// <summary>No new message is started after this long (zero: no such limit).</summary>
+    public TimeSpan Duration { get; private set; }
 
     public int MaxErrors { get; private set; } = 100;
 
@@ -165,6 +170,9 @@ internal sealed class LoadGenOptions
                     break;
                 case "--deadline":
                     o.Deadline = Seconds(args, ref i);
+                    break;
+                case "--duration":
+                    o.Duration = Seconds(args, ref i);
                     break;
                 case "--max-errors":
                     o.MaxErrors = Int(args, ref i, 1, int.MaxValue);

@@ -28,6 +28,7 @@ internal sealed class LoadRunner
     private Watchdog? _watchdog;
     private long _tickets;
     private volatile bool _stop;
+    private long _lastStart = long.MaxValue;
 
     public LoadRunner(LoadGenOptions options, EndPoint endPoint)
     {
@@ -96,6 +97,7 @@ internal sealed class LoadRunner
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
+        StartClock(start);
         SmtpClientConnection?[] survivors = await Task.WhenAll(Enumerable.Range(0, n)
             .Where(slot => connections[slot] is not null)
             .Select(slot => ReuseWorkerAsync(slot, connections[slot]!)));
@@ -111,6 +113,7 @@ internal sealed class LoadRunner
         TimeSpan cpuStart = Environment.CpuUsage.TotalTime;
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
+        StartClock(start);
         await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(PerMessageWorkerAsync));
         report.ElapsedSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         report.ClientCpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
@@ -489,8 +492,22 @@ internal sealed class LoadRunner
         await c.ReadReplyAsync();
     }
 
+    /// <summary>The messaging phase starts: with <see cref="LoadGenOptions.Duration"/>, no message starts after it has passed.</summary>
+    private void StartClock(long start)
+    {
+        if (_options.Duration > TimeSpan.Zero)
+        {
+            _lastStart = start + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        }
+    }
+
     private bool TakeTicket(ref int ownLeft)
     {
+        if (Stopwatch.GetTimestamp() >= _lastStart)
+        {
+            return false;
+        }
+
         if (_options.MessagesPerConnection > 0)
         {
             if (ownLeft <= 0)

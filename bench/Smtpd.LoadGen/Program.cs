@@ -43,5 +43,6 @@ foreach (string sample in report.ErrorSamples)
 }
 
 // Exit status: 0 when the run did what was asked without errors, 1 otherwise (the JSON is written either way).
-bool complete = options.Mode == LoadMode.Idle ? report.Established == options.IdleConnections : report.Completed == options.TotalMessages;
+bool complete = options.Mode == LoadMode.Idle ? report.Established == options.IdleConnections
+    : options.Duration > TimeSpan.Zero ? report.Completed > 0 : report.Completed == options.TotalMessages;
 return complete && report.Errors == 0 ? 0 : 1;

@@ -5,21 +5,31 @@ using System.Runtime.InteropServices;
 using Smtpd;
 
 // Smtpd as a discard sink, configured through the public API only: every sender and recipient is accepted, every
-// message is read to its end and thrown away. Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--chunking]
-// (--chunking: CHUNKING and BINARYMIME on, for the BDAT workload).
+// message is read to its end and thrown away. Its handler never blocks, so it runs with UnsafePreferInlineScheduling
+// (as the server program does); --thread-pool runs it with the library's default scheduling instead; --chunking turns
+// CHUNKING and BINARYMIME on, for the BDAT workload.
+// Usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool] [--chunking]
 
 const int UsageError = 2;
+const string Usage = "usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--thread-pool] [--chunking]";
 int port = 0;
 bool chunking = false;
 string? certFile = null;
 string? keyFile = null;
+bool inline = true;
 for (int i = 0; i < args.Length; i++)
 {
     string name = args[i];
     if (name is "--help" or "-h")
     {
-        await Console.Error.WriteLineAsync("usage: Smtpd.Sink --port N [--cert PEM-FILE --key PEM-FILE] [--chunking]");
+        await Console.Error.WriteLineAsync(Usage);
         return 0;
+    }
+
+    if (name == "--thread-pool")
+    {
+        inline = false;
+        continue;
     }
 
     if (name == "--chunking")
@@ -30,7 +40,7 @@ for (int i = 0; i < args.Length; i++)
 
     if (i + 1 >= args.Length || name is not ("--port" or "--cert" or "--key"))
     {
-        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' (usage: --port N [--cert PEM-FILE --key PEM-FILE] [--chunking])");
+        await Console.Error.WriteLineAsync($"Smtpd.Sink: unknown option or missing value: '{name}' ({Usage})");
         return UsageError;
     }
 
@@ -74,6 +84,7 @@ var options = new SmtpServerOptions
     SocketTimeout = TimeSpan.FromMinutes(5),
     CloseTimeout = TimeSpan.FromSeconds(1),
     MaxUnrecognizedCommands = 0,
+    UnsafePreferInlineScheduling = inline,
     HideChunking = !chunking,
     OnData = static async (message, session, cancellationToken) =>
     {

@@ -2,7 +2,7 @@ namespace Smtpd.Server;
 
 /// <summary>
 /// Where the program's defaults differ from the library's (docs/server.md, "Defences"): an Internet-facing server gets
-/// limits the library leaves to the application. Applied before the settings, so any setting replaces them; an explicit
+/// limits the library leaves to the application, and the inline scheduling its handlers allow. Applied before the settings, so any setting replaces them; an explicit
 /// <c>0</c> means no limit. <c>--help</c> shows these defaults.
 /// </summary>
 internal static class ServerDefaults
@@ -21,6 +21,12 @@ internal static class ServerDefaults
     /// </summary>
     public const SmtpBareLineEndings BareLineEndings = SmtpBareLineEndings.Normalize;
 
+    /// <summary>
+    /// <c>unsafePreferInlineScheduling</c>: on, because every handler of the program is asynchronous (the folder store's
+    /// blocking file work runs on the thread pool, the JetStream client is asynchronous).
+    /// </summary>
+    public const bool UnsafePreferInlineScheduling = true;
+
     /// <summary>Sets the program's defaults on <paramref name="options"/>.</summary>
     /// <param name="options">Options holding the library's defaults.</param>
     public static void Apply(SmtpServerOptions options)
@@ -28,5 +34,6 @@ internal static class ServerDefaults
         options.Size = Size;
         options.MaxRecipients = MaxRecipients;
         options.BareLineEndings = BareLineEndings;
+        options.UnsafePreferInlineScheduling = UnsafePreferInlineScheduling;
     }
 }

@@ -88,13 +88,14 @@ internal sealed class ConnectionReader : PipeReader
     }
 
     /// <summary>
-    /// When nothing is buffered and <see cref="WaitForData"/> is on: waits until the socket has bytes, holding neither a
-    /// buffer nor an async frame of its own (the caller awaits the socket's own operation), so an idle connection costs
-    /// as little as possible. Completes at once otherwise. Follow it with <see cref="ReadAsync(CancellationToken)"/>.
+    /// When nothing is buffered: waits until the socket has bytes, holding neither a buffer nor an async frame of its own
+    /// (the caller awaits the socket's own operation), so an idle connection costs as little as possible. It waits when
+    /// <see cref="WaitForData"/> is on, and always on a readiness loop, where the wait costs no system call and saves the
+    /// read's own async frames. Completes at once otherwise. Follow it with <see cref="ReadAsync(CancellationToken)"/>.
     /// </summary>
     public ValueTask<int> WaitForDataAsync()
     {
-        if (!WaitForData || _end > _start || _streamCompleted || _stream is not SocketStream)
+        if (_end > _start || _streamCompleted || _stream is not SocketStream socket || !(WaitForData || socket.IsInline))
         {
             return default;
         }
@@ -109,7 +110,7 @@ internal sealed class ConnectionReader : PipeReader
             return default;
         }
 
-        return _stream.ReadAsync(Memory<byte>.Empty, CancellationToken.None);
+        return socket.WaitForDataAsync();
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)

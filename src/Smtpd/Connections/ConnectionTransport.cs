@@ -23,10 +23,12 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     /// <param name="socket">The socket, or <see langword="null"/> for a stream handed to the server.</param>
     /// <param name="stream">The stream, or <see langword="null"/> to read and write the socket.</param>
     /// <param name="timeoutMs">The socket timeout: the bound of every wait on the client.</param>
-    public ConnectionTransport(Socket? socket, Stream? stream, long timeoutMs)
+    /// <param name="inlineScheduling">Wait for the socket on a readiness loop and continue there (<see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/>).</param>
+    public ConnectionTransport(Socket? socket, Stream? stream, long timeoutMs, bool inlineScheduling = false)
     {
         Socket = socket;
-        Stream = stream ?? new SocketStream(socket!);
+        SocketStream = stream is null ? new SocketStream(socket!, inlineScheduling) : null;
+        Stream = stream ?? SocketStream!;
         Reader = new ConnectionReader(Stream, socket);
         Writer = new ConnectionWriter(Stream);
         Timeouts = new TimeoutControl(this);
@@ -34,6 +36,9 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
     }
 
     public Socket? Socket { get; }
+
+    /// <summary>The stream over <see cref="Socket"/> (under TLS, when there is TLS), or <see langword="null"/> for a caller's stream.</summary>
+    public SocketStream? SocketStream { get; }
 
     /// <summary>The stream the session speaks over: the socket's, the caller's, or TLS over either.</summary>
     public Stream Stream { get; private set; }
@@ -82,6 +87,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
             // A handler's cancellation callback threw; the abort goes on.
         }
 
+        SocketStream?.Dispose();
         Socket?.Dispose();
         Stream.Dispose();
     }
@@ -119,6 +125,31 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Waits, bounded by the socket timeout, until input is there when the wait is free (a readiness loop, see
+    /// <see cref="ConnectionReader.WaitForDataAsync"/>), so the reads that follow complete at once instead of each
+    /// suspending its own chain of async frames; completes at once otherwise.
+    /// </summary>
+    public ValueTask WaitForInputAsync()
+    {
+        ValueTask<int> wait = Reader.WaitForDataAsync();
+        return wait.IsCompletedSuccessfully ? default : AwaitInputAsync(wait);
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitInputAsync(ValueTask<int> wait)
+    {
+        Timeouts.Arm(TimeoutAction.WakeRead, _timeoutMs);
+        try
+        {
+            _ = await wait;
+        }
+        finally
+        {
+            Timeouts.Disarm();
+        }
     }
 
     /// <summary>Sends what the writer holds, bounded by the socket timeout (a client that does not read its replies is cut off).</summary>
@@ -247,6 +278,7 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
             // TLS close_notify to a dead peer.
         }
 
+        SocketStream?.Dispose();
         Socket?.Dispose();
     }
 
@@ -265,6 +297,11 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
         {
             created.Dispose();
             return existing;
+        }
+
+        if (SocketStream is not null)
+        {
+            SocketStream.AbortToken = created.Token;
         }
 
         // An abort that ran before the source existed found nothing to cancel.

@@ -36,7 +36,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     public SmtpConnection(EndpointContext endpoint, Socket? socket, Stream? stream, IPEndPoint? remote, IPEndPoint? local)
     {
         _endpoint = endpoint;
-        _transport = new ConnectionTransport(socket, stream, endpoint.Server.SocketTimeoutMs);
+        _transport = new ConnectionTransport(socket, stream, endpoint.Server.SocketTimeoutMs, endpoint.Server.Options.UnsafePreferInlineScheduling);
         _logger = endpoint.Server.Logger;
         _session = new SmtpSession(SmtpSession.NewId(), endpoint.Options.Lmtp, !endpoint.Options.HideDsn)
         {
@@ -305,7 +305,7 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
     {
         ProxyPolicy policy = _endpoint.Proxy;
         SetIgnored(policy.IgnoredHosts.Contains(_session.RemoteAddress));
-        if (_transport.Socket is { } socket && policy.ProxyPeers.Contains(_session.RemoteAddress)
+        if (_transport.SocketStream is { } socket && policy.ProxyPeers.Contains(_session.RemoteAddress)
             && !await new ProxyHeaderReader(_transport, _session, _endpoint.Server, _logger, _ignored).ReadAsync(socket))
         {
             return false;

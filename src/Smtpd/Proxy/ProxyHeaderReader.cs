@@ -15,7 +15,7 @@ internal sealed class ProxyHeaderReader(ConnectionTransport transport, SmtpSessi
 {
     private static readonly byte[] InvalidProxyHeaderReply = "* BAD Invalid PROXY header\r\n"u8.ToArray();
 
-    public async ValueTask<bool> ReadAsync(Socket socket)
+    public async ValueTask<bool> ReadAsync(SocketStream socket)
     {
         IPAddress proxyAddress = session.RemoteAddress;
         int proxyPort = session.RemotePort;
@@ -188,14 +188,14 @@ internal sealed class ProxyHeaderReader(ConnectionTransport transport, SmtpSessi
     }
 
     /// <summary>The reference's diagnostic, then a half-close; whatever the peer still sends is read away for at most a second.</summary>
-    private async ValueTask RefuseProxyHeaderAsync(Socket socket, IPAddress proxyAddress, string reason, byte[] scratch)
+    private async ValueTask RefuseProxyHeaderAsync(SocketStream socket, IPAddress proxyAddress, string reason, byte[] scratch)
     {
         ProxyLog.InvalidHeader(logger, session.Id, proxyAddress, reason);
         transport.Timeouts.Arm(TimeoutAction.Abort, Math.Min(transport.TimeoutMs, 1000));
         try
         {
-            await socket.SendAsync(InvalidProxyHeaderReply, SocketFlags.None, transport.Aborted);
-            socket.Shutdown(SocketShutdown.Send);
+            await socket.WriteAsync(InvalidProxyHeaderReply, transport.Aborted);
+            transport.Socket!.Shutdown(SocketShutdown.Send);
             while (await socket.ReceiveAsync(scratch, SocketFlags.None, transport.Aborted) > 0)
             {
                 // Discarded.

@@ -5,12 +5,15 @@ namespace Smtpd;
 
 /// <summary>
 /// One listening socket and its accept loop. Each accepted socket becomes a connection of the listener's endpoint,
-/// registered at once (so a close waits for it) and queued to the thread pool, unless the descriptor cap is reached.
+/// registered at once (so a close waits for it) and queued to the thread pool, unless the descriptor cap is reached;
+/// with <see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/> the listener waits on a readiness loop instead, and
+/// each accepted connection starts right there, up to its first wait.
 /// </summary>
 internal sealed class Listener
 {
     private readonly Socket _socket;
     private readonly EndpointContext _endpoint;
+    private SocketReadiness? _readiness;
 
     private Listener(Socket socket, EndpointContext endpoint)
     {
@@ -54,12 +57,19 @@ internal sealed class Listener
 
         var listener = new Listener(socket, endpoint);
         SmtpLog.Listening(endpoint.Server.Logger, listener.EndPoint);
-        listener.AcceptLoop = Task.Run(listener.AcceptLoopAsync, CancellationToken.None);
+        listener._readiness = endpoint.Server.Options.UnsafePreferInlineScheduling ? SocketReadiness.TryRegister(socket) : null;
+        listener.AcceptLoop = listener._readiness is { } readiness
+            ? listener.AcceptInlineAsync(readiness)
+            : Task.Run(listener.AcceptLoopAsync, CancellationToken.None);
         return listener;
     }
 
     /// <summary>Closes the socket: the accept loop ends.</summary>
-    public void Stop() => _socket.Dispose();
+    public void Stop()
+    {
+        _readiness?.Close();
+        _socket.Dispose();
+    }
 
     /// <summary>
     /// The descriptor cap: a socket beyond it gets the <c>421</c> of a full server at once, from the accept loop, and is
@@ -148,19 +158,93 @@ internal sealed class Listener
             }
 
             outOfDescriptors = false;
-            if (!Admit(socket))
+            if (Admit(socket))
             {
+                ThreadPool.UnsafeQueueUserWorkItem(Accepted(socket), preferLocal: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The accept loop on a readiness loop: takes every pending connection (the registration is edge-triggered), starts
+    /// each on this thread up to its first wait, then waits for the next readiness event.
+    /// </summary>
+    private async Task AcceptInlineAsync(SocketReadiness readiness)
+    {
+        ServerContext server = _endpoint.Server;
+        bool outOfDescriptors = false;
+        while (!server.IsClosing)
+        {
+            int sequence = readiness.ReadSequence;
+            Socket? socket;
+            try
+            {
+                // A poll first: an accept with nothing pending would fail with an exception.
+                socket = _socket.Poll(0, SelectMode.SelectRead) ? _socket.Accept() : null;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
+            {
+                // The pending connection went away (reset) between the poll and the accept.
+                continue;
+            }
+            catch (SocketException ex) when (!server.IsClosing)
+            {
+                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    if (!outOfDescriptors)
+                    {
+                        outOfDescriptors = true;
+                        SmtpLog.AcceptOutOfDescriptors(server.Logger, ex);
+                    }
+
+                    // No descriptor to accept with: the connection stays queued, and no new event would announce it.
+                    await Task.Delay(50);
+                }
+                else
+                {
+                    SmtpLog.AcceptFailed(server.Logger, ex);
+                }
+
+                continue;
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+            {
+                break;
+            }
+
+            if (socket is not null)
+            {
+                outOfDescriptors = false;
+                if (Admit(socket))
+                {
+                    _ = Accepted(socket).RunAsync(CancellationToken.None);
+                }
+
                 continue;
             }
 
-            if (socket.AddressFamily != AddressFamily.Unix)
+            try
             {
-                socket.NoDelay = true;
+                _ = await readiness.WaitReadableAsync(sequence, CancellationToken.None);
             }
-
-            var connection = new SmtpConnection(_endpoint, socket, null, socket.RemoteEndPoint as IPEndPoint, SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint);
-            server.Connections.Register(connection);
-            ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
+            catch (SocketException)
+            {
+                // Stopped: the registration was closed.
+                break;
+            }
         }
+    }
+
+    /// <summary>The connection of an accepted socket, registered with the server (so a close waits for it).</summary>
+    private SmtpConnection Accepted(Socket socket)
+    {
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            socket.NoDelay = true;
+        }
+
+        var connection = new SmtpConnection(_endpoint, socket, null, socket.RemoteEndPoint as IPEndPoint, SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint);
+        _endpoint.Server.Connections.Register(connection);
+        return connection;
     }
 }

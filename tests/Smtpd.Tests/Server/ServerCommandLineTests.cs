@@ -40,6 +40,9 @@ public partial class ServerCommandLineTests
         Assert.Matches(@"\n  --size N +Maximum message size in bytes; 0 means no limit\. \[default: 26214400\]\n", stdout);
         Assert.Matches(@"\n  --socketTimeout MS +Idle timeout: .+ \[default: 60000\]\n", stdout);
         Assert.Matches(@"\n  --lmtp BOOL +Speak LMTP .+ \[default: false\]\n", stdout);
+
+        // The program's own default where it differs from the library's: its handlers never block.
+        Assert.Matches(@"\n  --unsafePreferInlineScheduling BOOL +Run each connection's work .+ \[default: true\]\n", stdout);
     }
 
     [Fact]

@@ -41,6 +41,8 @@ internal static class DataCommand
         SmtpResult result;
         try
         {
+            // The client sends the message after the 354: the handler starts when its first bytes are there.
+            await transport.WaitForInputAsync();
             result = await protocol.Handlers.DataAsync(message);
             await message.DrainAsync(transport.Aborted);
         }
