@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Smtpd.Hosting;
 
@@ -120,19 +119,13 @@ internal static class ServerOptionSettings
             : throw new SmtpConfigurationException($"{setting.Path}: '{value}' is not a number of commands (0 for no limit, false for the default of 10)");
     }
 
-    private static void BindLogger(IConfigurationSection setting, SmtpServerOptions options)
-    {
-        if (SettingValues.ReadBool(setting))
-        {
-            options.LogToConsole = true;
-        }
-        else
-        {
-            options.Logger = NullLogger.Instance;
-            options.LoggerFactory = null;
-            options.LogToConsole = false;
-        }
-    }
+    /// <summary>
+    /// <c>logger: true</c> adds the console trace (<see cref="SmtpServerOptions.LogToConsole"/>); <c>false</c> does not, and
+    /// leaves the logger alone: in a host the server still logs through the host's logger factory, whose levels decide
+    /// what shows, so warnings (AUTH failures, refusals for limits) are never silenced by this setting.
+    /// </summary>
+    private static void BindLogger(IConfigurationSection setting, SmtpServerOptions options) =>
+        options.LogToConsole = SettingValues.ReadBool(setting);
 
     /// <summary><c>{ "server.name": { "key": path, "cert": path, "passphrase"?: text } }</c>; the passphrase defaults to the top-level one.</summary>
     private static void BindSniOptions(IConfigurationSection setting, SmtpServerOptions options)

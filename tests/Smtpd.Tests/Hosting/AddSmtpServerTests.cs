@@ -132,6 +132,27 @@ public class AddSmtpServerTests
     }
 
     [Fact]
+    public async Task With_logger_false_an_authentication_failure_is_still_a_warning_of_the_host_without_the_secret()
+    {
+        var provider = new CollectingLoggerProvider();
+        HostApplicationBuilder builder = Builder(new() { ["Smtp:logger"] = "false", ["Smtp:allowInsecureAuth"] = "true", ["Smtp:authMethods:0"] = "PLAIN" });
+        builder.Logging.AddProvider(provider);
+        builder.Services.AddSmtpServer(builder.Configuration.GetSection("Smtp"), options => options.OnAuth = (_, _, _) => ValueTask.FromResult(SmtpAuthResult.Failure()));
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        var endPoint = (IPEndPoint)host.Services.GetRequiredService<SmtpServer>().EndPoints.Single();
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, MailKit.Security.SecureSocketOptions.None);
+            await Assert.ThrowsAsync<MailKit.Security.AuthenticationException>(() => client.AuthenticateAsync("alice", "mistyped-secret"));
+        }
+
+        await host.StopAsync();
+        Assert.Contains(provider.Lines, line => line.StartsWith("Smtpd: [", StringComparison.Ordinal) && line.Contains("Authentication failed for 127.0.0.1 as alice with PLAIN", StringComparison.Ordinal));
+        Assert.DoesNotContain(provider.Lines, line => line.Contains("mistyped-secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Server_uses_the_hosts_meter_factory()
     {
         HostApplicationBuilder builder = Builder();

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 using Smtpd.Hosting;
 
 namespace Smtpd.Tests.Hosting;
@@ -108,10 +107,12 @@ public class SmtpServerConfigurationTests
     }
 
     [Fact]
-    public void Logger_false_silences_and_true_logs()
+    public void Logger_false_adds_no_console_trace_and_leaves_the_logger_to_the_host_and_true_logs_to_the_console()
     {
         SmtpServerOptions silent = Bind(("logger", "false"));
-        Assert.Same(NullLogger.Instance, silent.Logger);
+        Assert.False(silent.LogToConsole);
+        Assert.Null(silent.Logger);
+        Assert.Null(silent.LoggerFactory);
         SmtpServerOptions logging = Bind(("Logger", "true"));
         Assert.Null(logging.Logger);
         Assert.True(logging.LogToConsole);
