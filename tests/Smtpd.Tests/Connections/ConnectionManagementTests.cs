@@ -76,11 +76,13 @@ public class ConnectionManagementTests
     [Fact]
     public async Task Activity_resets_the_idle_timer()
     {
-        await using var server = await TestServer.StartAsync(o => o.SocketTimeout = TimeSpan.FromMilliseconds(1000));
+        // Six pauses of 500 ms outlast the 2 s timeout only if each command restarts it; 1.5 s of slack per pause keeps
+        // a loaded machine (the whole suite runs in parallel on two cores) from turning a late wake-up into a timeout.
+        await using var server = await TestServer.StartAsync(o => o.SocketTimeout = TimeSpan.FromMilliseconds(2000));
         await using var client = await server.ConnectAsync();
         for (int i = 0; i < 6; i++)
         {
-            await Task.Delay(300);
+            await Task.Delay(500);
             Reply reply = await client.CommandAsync("NOOP");
             Assert.True(reply.Code == 250, reply.Line);
         }
