@@ -15,6 +15,9 @@ internal sealed class Listener
     private readonly EndpointContext _endpoint;
     private SocketReadiness? _readiness;
 
+    // The accept loop has run out of descriptors and said so; cleared by the next accepted socket (one log line per episode).
+    private bool _outOfDescriptors;
+
     private Listener(Socket socket, EndpointContext endpoint)
     {
         _socket = socket;
@@ -120,7 +123,6 @@ internal sealed class Listener
     private async Task AcceptLoopAsync()
     {
         ServerContext server = _endpoint.Server;
-        bool outOfDescriptors = false;
         while (!server.IsClosing)
         {
             Socket socket;
@@ -134,22 +136,7 @@ internal sealed class Listener
             }
             catch (SocketException ex)
             {
-                // Transient accept errors (a client reset while queued, descriptor exhaustion) must not stop the listener.
-                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    if (!outOfDescriptors)
-                    {
-                        outOfDescriptors = true;
-                        SmtpLog.AcceptOutOfDescriptors(server.Logger, ex);
-                    }
-
-                    await Task.Delay(50);
-                }
-                else
-                {
-                    SmtpLog.AcceptFailed(server.Logger, ex);
-                }
-
+                await AcceptFailedAsync(ex);
                 continue;
             }
             catch (ObjectDisposedException)
@@ -157,7 +144,7 @@ internal sealed class Listener
                 break;
             }
 
-            outOfDescriptors = false;
+            _outOfDescriptors = false;
             if (Admit(socket))
             {
                 ThreadPool.UnsafeQueueUserWorkItem(Accepted(socket), preferLocal: false);
@@ -172,7 +159,6 @@ internal sealed class Listener
     private async Task AcceptInlineAsync(SocketReadiness readiness)
     {
         ServerContext server = _endpoint.Server;
-        bool outOfDescriptors = false;
         while (!server.IsClosing)
         {
             int sequence = readiness.ReadSequence;
@@ -189,22 +175,7 @@ internal sealed class Listener
             }
             catch (SocketException ex) when (!server.IsClosing)
             {
-                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    if (!outOfDescriptors)
-                    {
-                        outOfDescriptors = true;
-                        SmtpLog.AcceptOutOfDescriptors(server.Logger, ex);
-                    }
-
-                    // No descriptor to accept with: the connection stays queued, and no new event would announce it.
-                    await Task.Delay(50);
-                }
-                else
-                {
-                    SmtpLog.AcceptFailed(server.Logger, ex);
-                }
-
+                await AcceptFailedAsync(ex);
                 continue;
             }
             catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
@@ -214,7 +185,7 @@ internal sealed class Listener
 
             if (socket is not null)
             {
-                outOfDescriptors = false;
+                _outOfDescriptors = false;
                 if (Admit(socket))
                 {
                     _ = Accepted(socket).RunAsync(CancellationToken.None);
@@ -232,6 +203,29 @@ internal sealed class Listener
                 // Stopped: the registration was closed.
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// A failed accept never stops the listener (a client reset while queued, descriptor exhaustion). Out of descriptors,
+    /// the first failure of the episode is logged and the loop pauses: the connection stays queued (no new readiness event
+    /// would announce it), and the accept is retried.
+    /// </summary>
+    private async Task AcceptFailedAsync(SocketException ex)
+    {
+        if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+        {
+            if (!_outOfDescriptors)
+            {
+                _outOfDescriptors = true;
+                SmtpLog.AcceptOutOfDescriptors(_endpoint.Server.Logger, ex);
+            }
+
+            await Task.Delay(50);
+        }
+        else
+        {
+            SmtpLog.AcceptFailed(_endpoint.Server.Logger, ex);
         }
     }
 
