@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Smtpd;
@@ -187,36 +186,15 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport, DataRate ra
         return count;
     }
 
-    /// <summary>Skips what is left of the current chunk (the handler returned before reading all of it).</summary>
+    /// <summary>Skips what is left of the current chunk (the handler returned before reading all of it), at the message's data rate.</summary>
     public override async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
         long unread = Unread;
-        await SkipAsync(Transport, unread);
+        await SkipAsync(unread);
         lock (_gate)
         {
             _remaining = 0;
             ByteLength += unread;
-        }
-    }
-
-    /// <summary>Reads and discards <paramref name="count"/> octets (a refused chunk), bounded by the socket timeout per read.</summary>
-    /// <exception cref="IOException">The client went away or sent nothing within the socket timeout.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public static async ValueTask SkipAsync(ConnectionTransport transport, long count)
-    {
-        while (count > 0)
-        {
-            ReadResult result = await transport.ReadAsync(transport.TimeoutMs, CancellationToken.None);
-            ReadOnlySequence<byte> input = result.Buffer;
-            if (input.IsEmpty && result.IsCompleted)
-            {
-                transport.Reader.AdvanceTo(input.End);
-                throw new IOException("Connection closed before the end of the chunk");
-            }
-
-            long skipped = Math.Min(count, input.Length);
-            transport.Reader.AdvanceTo(input.GetPosition(skipped));
-            count -= skipped;
         }
     }
 

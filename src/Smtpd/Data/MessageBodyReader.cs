@@ -86,6 +86,25 @@ internal abstract class MessageBodyReader(ConnectionTransport transport, DataRat
         return result.Buffer;
     }
 
+    /// <summary>
+    /// Reads and discards <paramref name="count"/> octets of client input (a refused BDAT chunk, the unread rest of a
+    /// chunk), held to the socket timeout and the minimum data rate as the message's own input is, so that trickling
+    /// into data the server throws away holds a connection no longer than trickling into a message.
+    /// </summary>
+    /// <exception cref="IOException">The client went away, sent nothing within the socket timeout or fell below the minimum rate.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SkipAsync(long count)
+    {
+        while (count > 0)
+        {
+            ReadOnlySequence<byte> input = await ReadInputAsync(CancellationToken.None);
+            long skipped = Math.Min(count, input.Length);
+            transport.Reader.AdvanceTo(input.GetPosition(skipped));
+            CountInput(skipped);
+            count -= skipped;
+        }
+    }
+
     /// <summary>Counts <paramref name="bytes"/> of client input consumed (for the minimum data rate).</summary>
     protected void CountInput(long bytes) => _inputBytes += bytes;
 

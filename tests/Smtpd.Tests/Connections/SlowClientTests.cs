@@ -157,6 +157,55 @@ public class SlowClientTests
         Assert.Equal(250, (await client.ReadReplyAsync()).Code);
     }
 
+    /// <summary>
+    /// BDAT's octets are held to the minimum rate whether they reach the handler or are read and discarded (a chunk refused
+    /// before MAIL, one past the size limit, the rest of a chunk the handler left unread): trickling into data the server
+    /// throws away must not hold a connection longer than trickling into a message.
+    /// </summary>
+    [Theory]
+    [InlineData("delivered")]
+    [InlineData("refused without MAIL")]
+    [InlineData("refused over the size")]
+    [InlineData("left unread by the handler")]
+    public async Task A_BDAT_chunk_trickled_below_the_minimum_data_rate_gets_421_after_the_grace_period(string chunk)
+    {
+        await using TestServer server = await TestServer.StartAsync(o =>
+        {
+            o.DisabledCommands = ["AUTH"];
+            o.HideChunking = false;
+            if (chunk == "refused over the size")
+            {
+                o.Size = 100;
+            }
+
+            o.MinDataRate = 1000;
+            o.MinDataRateGracePeriod = TimeSpan.FromMilliseconds(800);
+            o.OnData = async (message, session, ct) =>
+            {
+                if (chunk != "left unread by the handler")
+                {
+                    await message.CopyToAsync(Stream.Null, ct);
+                }
+
+                return SmtpResult.Accept();
+            };
+        });
+        await using RawClient client = await server.ConnectAsync();
+        await client.CommandAsync("EHLO x");
+        if (chunk != "refused without MAIL")
+        {
+            await client.CommandAsync("MAIL FROM:<a@b.c>");
+            await client.CommandAsync("RCPT TO:<r@b.c>");
+        }
+
+        // 20 bytes a second, far below 1000; the 120 announced octets would take 6 s, every byte well within the socket timeout.
+        await client.SendAsync("BDAT 120 LAST\r\n");
+        (string? reply, TimeSpan after) = await TrickleAsync(client, new string('x', 120), TimeSpan.FromMilliseconds(50));
+        Assert.Equal("421 Timeout - closing connection", reply);
+        Assert.InRange(after.TotalMilliseconds, 600, 4500);
+        Assert.True(await client.IsClosedAsync());
+    }
+
     private static async Task<RawClient> OpenDataAsync(TestServer server)
     {
         RawClient client = await server.ConnectAsync();

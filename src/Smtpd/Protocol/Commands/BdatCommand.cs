@@ -40,11 +40,14 @@ internal static class BdatCommand
     {
         BdatChunk chunk = protocol.PendingChunk;
         ChunkedMessage? message = protocol.Session.CurrentTransaction?.Chunks;
+        MessageBodyReader? input = message?.Body;
         try
         {
             if (chunk.Refusal is { } refusal)
             {
-                await ChunkBodyReader.SkipAsync(protocol.Transport, chunk.Size);
+                // Discarded under the minimum data rate too: the transaction's message's when there is one, else the chunk's own.
+                input ??= new ChunkBodyReader(protocol.Transport, protocol.Server.DataRate);
+                await input.SkipAsync(chunk.Size);
                 return Refuse(protocol, message, refusal, chunk.Last);
             }
 
@@ -92,7 +95,7 @@ internal static class BdatCommand
             // The client vanished or timed out inside the chunk; the handler's reads fail too. Nothing is acknowledged.
             message?.Abandon();
             await protocol.Handlers.SettleDataAsync();
-            return await DataCommand.ConnectionLostAsync(protocol, message?.Stream.ByteLength ?? 0, message?.Stream.IsTooSlow ?? false);
+            return await DataCommand.ConnectionLostAsync(protocol, message?.Stream.ByteLength ?? 0, input?.IsTooSlow ?? false);
         }
     }
 
