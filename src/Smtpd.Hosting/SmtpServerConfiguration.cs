@@ -11,7 +11,8 @@ namespace Smtpd.Hosting;
 /// </summary>
 /// <remarks>
 /// <para>Text, numbers, booleans and enums are bound by the standard configuration binder
-/// (<c>Microsoft.Extensions.Configuration.Binder</c>, source-generated); booleans may also be <c>1</c>/<c>0</c>. What
+/// (<c>Microsoft.Extensions.Configuration.Binder</c>; the .NET names and the reference's spellings differ only in case,
+/// so no key needs renaming); booleans may also be <c>1</c>/<c>0</c>. What
 /// it cannot read is read here: every time (<c>socketTimeout</c>, <c>closeTimeout</c>, <c>greetingDelay</c>,
 /// <c>reverseLookupTimeout</c>) in milliseconds as in the reference, or as a .NET time span (<c>00:00:30</c>); lists
 /// as an array or as one comma-separated value, replacing the default list; <c>key</c>, <c>cert</c> and <c>ca</c> as

@@ -48,7 +48,7 @@ internal sealed class BinderView(IConfiguration settings, IReadOnlyDictionary<st
     /// <inheritdoc/>
     public IChangeToken GetReloadToken() => settings.GetReloadToken();
 
-    /// <summary>Binds with <paramref name="bind"/> (a call of the source-generated binder on this view); its errors become <see cref="SmtpConfigurationException"/>s naming the setting.</summary>
+    /// <summary>Binds with <paramref name="bind"/> (a call of the standard binder on this view); its errors become <see cref="SmtpConfigurationException"/>s naming the setting.</summary>
     /// <param name="bind">Binds this view.</param>
     /// <exception cref="SmtpConfigurationException">A value cannot be converted or is refused by the option.</exception>
     public void Run(Action bind)
