@@ -86,6 +86,26 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
         _connections[connection.Key] = connection;
     }
 
+    /// <summary>
+    /// Registers a connection the listener has just accepted, unless a close has started: a close that found no
+    /// connection may already have finished, and nothing may run after it. <see langword="false"/> (nothing registered)
+    /// when closing; the caller closes the socket.
+    /// </summary>
+    public bool TryRegisterAccepted(SmtpConnection connection)
+    {
+        Register(connection);
+
+        // Pairs with the fence in BeginClose: either the close sees this connection (and waits for it), or this sees the close.
+        Interlocked.MemoryBarrier();
+        if (!_closing)
+        {
+            return true;
+        }
+
+        Unregister(connection);
+        return false;
+    }
+
     /// <summary>The connection has finished, its close handler included.</summary>
     public void Unregister(SmtpConnection connection)
     {

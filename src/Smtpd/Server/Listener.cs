@@ -98,12 +98,19 @@ internal sealed class Listener
         }
 
         server.Metrics.ConnectionRefused("descriptor_limit", session: null);
+        Refuse(socket, _endpoint.Replies.TooManyClients);
+        return false;
+    }
+
+    /// <summary>Answers a socket no connection is made for with <paramref name="reply"/> (not on implicit TLS) and closes it.</summary>
+    private void Refuse(Socket socket, byte[] reply)
+    {
         try
         {
             if (_endpoint.TlsMode != SmtpTlsMode.Implicit)
             {
                 // A fresh socket's send buffer is empty: the short reply never blocks the loop.
-                socket.Send(_endpoint.Replies.TooManyClients, SocketFlags.None);
+                socket.Send(reply, SocketFlags.None);
             }
 
             socket.Shutdown(SocketShutdown.Send);
@@ -116,8 +123,6 @@ internal sealed class Listener
         {
             socket.Dispose();
         }
-
-        return false;
     }
 
     private async Task AcceptLoopAsync()
@@ -145,9 +150,9 @@ internal sealed class Listener
             }
 
             _outOfDescriptors = false;
-            if (Admit(socket))
+            if (Admit(socket) && Accepted(socket) is { } connection)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(Accepted(socket), preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
             }
         }
     }
@@ -186,9 +191,9 @@ internal sealed class Listener
             if (socket is not null)
             {
                 _outOfDescriptors = false;
-                if (Admit(socket))
+                if (Admit(socket) && Accepted(socket) is { } connection)
                 {
-                    _ = Accepted(socket).RunAsync(CancellationToken.None);
+                    _ = connection.RunAsync(CancellationToken.None);
                 }
 
                 continue;
@@ -229,8 +234,11 @@ internal sealed class Listener
         }
     }
 
-    /// <summary>The connection of an accepted socket, registered with the server (so a close waits for it).</summary>
-    private SmtpConnection Accepted(Socket socket)
+    /// <summary>
+    /// The connection of an accepted socket, registered with the server (so a close waits for it); <see langword="null"/>
+    /// when a close started meanwhile (the socket gets <c>421</c> and is closed).
+    /// </summary>
+    private SmtpConnection? Accepted(Socket socket)
     {
         if (socket.AddressFamily != AddressFamily.Unix)
         {
@@ -238,7 +246,13 @@ internal sealed class Listener
         }
 
         var connection = new SmtpConnection(_endpoint, socket, null, socket.RemoteEndPoint as IPEndPoint, SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint);
-        _endpoint.Server.Connections.Register(connection);
-        return connection;
+        if (_endpoint.Server.Connections.TryRegisterAccepted(connection))
+        {
+            return connection;
+        }
+
+        Refuse(socket, _endpoint.Replies.ShuttingDown);
+        connection.Abort();
+        return null;
     }
 }

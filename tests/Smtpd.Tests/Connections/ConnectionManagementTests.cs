@@ -384,6 +384,79 @@ public class ConnectionManagementTests
     }
 
     [Fact]
+    public async Task CloseAsync_waits_for_connections_accepted_but_not_yet_started()
+    {
+        // Issue 11, bug 3: a connection was registered when it started running, not when accepted. With the threads busy,
+        // accepted connections wait in the thread pool's queue; CloseAsync returned once the running ones had ended, and
+        // the queued ones then ran their handlers after it (or kept it waiting for their idle timeout, never told of the close).
+        int connects = 0;
+        int closes = 0;
+        using var firstConnect = new SemaphoreSlim(0);
+        using var busy = new ManualResetEventSlim();
+        var server = await TestServer.StartAsync(o =>
+        {
+            o.CloseTimeout = TimeSpan.Zero;
+            o.OnConnect = (session, ct) =>
+            {
+                Interlocked.Increment(ref connects);
+                firstConnect.Release();
+
+                // Handlers that keep their threads (for at most a moment): the connections accepted meanwhile queue up.
+                busy.Wait(TimeSpan.FromSeconds(5), CancellationToken.None);
+                return ValueTask.FromResult(SmtpResult.Accept());
+            };
+            o.OnClose = (session, ct) =>
+            {
+                Interlocked.Increment(ref closes);
+                return ValueTask.CompletedTask;
+            };
+        });
+        var clients = new List<Socket>();
+        await using (server)
+        {
+            try
+            {
+                for (int i = 0; i < 12; i++)
+                {
+                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    clients.Add(socket);
+                    _ = socket.ConnectAsync(server.EndPoint);
+                }
+
+                // On a thread of its own: the pool's threads are the ones held.
+                Task closing = await Task.Factory.StartNew(
+                    () =>
+                    {
+                        Assert.True(firstConnect.Wait(TimeSpan.FromSeconds(10)));
+                        Thread.Sleep(200);
+                        Task close = server.Server.CloseAsync();
+                        Thread.Sleep(100);
+                        busy.Set();
+                        return close;
+                    },
+                    CancellationToken.None,
+                    TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default);
+
+                // The queued connections are told of the close too, so it ends well before their 20 s idle timeout.
+                await closing.WaitAsync(TimeSpan.FromSeconds(10));
+                (int connectsAtClose, int closesAtClose) = (Volatile.Read(ref connects), Volatile.Read(ref closes));
+
+                // Every session that started has finished (one the close reached before its OnConnect has only an OnClose);
+                // none starts or ends afterwards.
+                Assert.True(closesAtClose >= connectsAtClose, $"{connectsAtClose} OnConnect, {closesAtClose} OnClose");
+                await Task.Delay(1000);
+                Assert.Equal((connectsAtClose, closesAtClose), (Volatile.Read(ref connects), Volatile.Read(ref closes)));
+            }
+            finally
+            {
+                busy.Set();
+                clients.ForEach(socket => socket.Dispose());
+            }
+        }
+    }
+
+    [Fact]
     public async Task DisposeAsync_returns_once_the_close_handlers_have_finished()
     {
         // Issue 11, bug 3: DisposeAsync returned before OnClose finished, then disposed the stopping token under it.
