@@ -97,7 +97,7 @@ internal sealed class Listener
                 return true;
         }
 
-        server.Metrics.ConnectionRefused("descriptor_limit", session: null);
+        server.Metrics.ConnectionRefused("descriptor_limit", socket, SharedLocalEndPoint ?? socket.LocalEndPoint as IPEndPoint);
         Refuse(socket, _endpoint.Replies.TooManyClients);
         return false;
     }

@@ -59,19 +59,26 @@ internal sealed class SmtpMetrics : IDisposable
     /// <c>unix</c>; absent for a stream handed to the server), and for IP <c>network.type</c> (<c>ipv4</c>, <c>ipv6</c>),
     /// <c>server.address</c> and <c>server.port</c> (the socket's local address: PROXY never changes it).
     /// </summary>
-    public static TagList ConnectionTags(SmtpSession session)
+    public static TagList ConnectionTags(SmtpSession session) =>
+        ConnectionTags(session.NetworkTransport, session.LocalAddress.Equals(IPAddress.None) ? null : session.LocalAddress, session.LocalPort);
+
+    /// <summary>The connection tags of a socket no session was made for (<see cref="ConnectionTags(SmtpSession)"/>).</summary>
+    public static TagList ConnectionTags(Socket socket, IPEndPoint? local) =>
+        ConnectionTags(socket.AddressFamily == AddressFamily.Unix ? "unix" : "tcp", local is null ? null : IpText.Normalize(local.Address), local?.Port ?? 0);
+
+    private static TagList ConnectionTags(string? transport, IPAddress? localAddress, int localPort)
     {
         var tags = new TagList();
-        if (session.NetworkTransport is { } transport)
+        if (transport is not null)
         {
             tags.Add("network.transport", transport);
         }
 
-        if (!session.LocalAddress.Equals(IPAddress.None))
+        if (localAddress is not null)
         {
-            tags.Add("network.type", session.LocalAddress.AddressFamily == AddressFamily.InterNetworkV6 ? "ipv6" : "ipv4");
-            tags.Add("server.address", session.LocalAddress.ToString());
-            tags.Add("server.port", session.LocalPort);
+            tags.Add("network.type", localAddress.AddressFamily == AddressFamily.InterNetworkV6 ? "ipv6" : "ipv4");
+            tags.Add("server.address", localAddress.ToString());
+            tags.Add("server.port", localPort);
         }
 
         return tags;
@@ -112,11 +119,22 @@ internal sealed class SmtpMetrics : IDisposable
     /// <summary>A connection refused or dropped before its session could run.</summary>
     /// <param name="reason">One of: <c>max_clients</c>, <c>max_connections_per_client</c>, <c>descriptor_limit</c>, <c>connect_handler</c>, <c>early_talker</c>, <c>proxy_header</c>, <c>tls_handshake</c>, <c>secure_handler</c>.</param>
     /// <param name="session">The connection's session (its local address and transport); <see langword="null"/> for a socket refused at accept, before it has one.</param>
-    public void ConnectionRefused(string reason, SmtpSession? session)
+    public void ConnectionRefused(string reason, SmtpSession session)
     {
         if (_refusedConnections.Enabled)
         {
-            TagList tags = session is null ? default : ConnectionTags(session);
+            TagList tags = ConnectionTags(session);
+            tags.Add("smtpd.refusal.reason", reason);
+            _refusedConnections.Add(1, tags);
+        }
+    }
+
+    /// <summary>A socket refused at accept, before any session (<paramref name="local"/>: the address it arrived on).</summary>
+    public void ConnectionRefused(string reason, Socket socket, IPEndPoint? local)
+    {
+        if (_refusedConnections.Enabled)
+        {
+            TagList tags = ConnectionTags(socket, local);
             tags.Add("smtpd.refusal.reason", reason);
             _refusedConnections.Add(1, tags);
         }

@@ -17,8 +17,9 @@ public class ServerDescriptorLimitTests
     [Fact]
     public async Task Under_a_small_descriptor_limit_the_program_refuses_with_421_survives_and_recovers()
     {
+        int admin = Delivery.JetStreamTestSupport.FreePort();
         await using ServerProcess server = await ServerProcess.StartAsync(
-            new() { ["disableReverseLookup"] = true, ["greetingDelay"] = 0, ["closeTimeout"] = 1000 },
+            new() { ["disableReverseLookup"] = true, ["greetingDelay"] = 0, ["closeTimeout"] = 1000, ["admin"] = $"127.0.0.1:{admin}" },
             wrap: (program, arguments) => ("prlimit", [$"--nofile={DescriptorLimit}:{DescriptorLimit}", ExternalProcess.Require(program), .. arguments]));
         var idle = new List<RawClient>();
         var writing = new List<RawClient>();
@@ -61,6 +62,14 @@ public class ServerDescriptorLimitTests
             Assert.Equal(10, refused);
             Assert.InRange(accepted, 20, DescriptorLimit / 2);
             Assert.False(server.Process.HasExited, server.StandardOutput + server.StandardError);
+
+            // Counted, with the endpoint they arrived on like every other refusal.
+            (int status, string metrics) = await Delivery.JetStreamTestSupport.GetAsync(admin, "/metrics");
+            Assert.Equal(200, status);
+            string line = Assert.Single(metrics.Split('\n'), l => l.StartsWith("smtpd_refused_connections_total{", StringComparison.Ordinal) && l.Contains("descriptor_limit", StringComparison.Ordinal));
+            Assert.Contains($"server_port=\"{server.EndPoint.Port}\"", line, StringComparison.Ordinal);
+            Assert.Contains("network_transport=\"tcp\"", line, StringComparison.Ordinal);
+            Assert.Matches(@"\} 10( \d+)?$", line);
 
             // The sessions that were writing finish their messages: the store still has descriptors.
             foreach (RawClient client in writing)
