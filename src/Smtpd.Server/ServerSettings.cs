@@ -23,7 +23,7 @@ internal sealed class ServerSettings
         new(ServerConfiguration.ConfigKey, "FILE.json", "none", "A JSON file of settings (command line or SMTPD_CONFIG only)."),
         new(SmtpServerConfiguration.ListenKey, "HOST:PORT,...", "127.0.0.1:2525", "Where to listen: IPv4, [IPv6], * or localhost, and a port (0 picks a free one)."),
         new("store", "FOLDER|nats://HOST:PORT,...", DefaultStore, "Folder for accepted messages, each an <id>.eml and <id>.json pair; or NATS servers: publish each message to a JetStream stream."),
-        new("nats", "{stream,subject,...}", "MAIL, mail.in", "The JetStream stream when store lists NATS servers: stream, subject, createStream, replicas, publishTimeout (ms), credentials."),
+        new("nats", "{stream,subject,...}", "MAIL, mail.in", "The JetStream stream when store lists NATS servers: stream, subject, createStream, replicas, publishTimeout (ms), credentials (.creds file), tlsCa, tlsCert, tlsKey (PEM files)."),
         new("admin", "HOST:PORT", "none", "HTTP endpoint with GET /healthz (200 or 503) and GET /metrics (Prometheus)."),
         new("users", "{NAME:PASSWORD}", "none", "Accounts for AUTH (--users:alice secret); without any, AUTH is disabled."),
         new("recipients", "ADDRESS|@DOMAIN,...", "everyone", "Accepted recipients; any other gets 550 5.1.1."),

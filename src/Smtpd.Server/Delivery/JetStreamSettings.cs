@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Smtpd.Hosting;
 
@@ -7,7 +9,7 @@ namespace Smtpd.Server.Delivery;
 /// <summary>
 /// The JetStream target's settings: <c>store</c> as a list of NATS server URLs (<c>nats://HOST:PORT</c> or
 /// <c>tls://HOST:PORT</c>, comma-separated) and the <c>nats</c> object
-/// <c>{ stream, subject, createStream, replicas, publishTimeout, credentials }</c>.
+/// <c>{ stream, subject, createStream, replicas, publishTimeout, credentials, tlsCa, tlsCert, tlsKey }</c>.
 /// </summary>
 /// <param name="Servers">The NATS servers (the client picks one and fails over to the others).</param>
 /// <param name="Stream">The stream name (default <c>MAIL</c>).</param>
@@ -16,10 +18,14 @@ namespace Smtpd.Server.Delivery;
 /// <param name="Replicas">The replicas of a stream the program creates (default 1).</param>
 /// <param name="PublishTimeout">How long a message may wait for the stream's acknowledgement (default 5 s).</param>
 /// <param name="Credentials">A NATS <c>.creds</c> file, or null.</param>
+/// <param name="TlsCa">PEM certificates of the CAs that sign the NATS servers' certificates (instead of the system's trusted roots), or null.</param>
+/// <param name="TlsCert">The PEM client certificate for NATS servers that verify clients, or null (then <paramref name="TlsKey"/> is null too).</param>
+/// <param name="TlsKey">The PEM private key of <paramref name="TlsCert"/>, or null.</param>
 internal sealed record JetStreamSettings(
-    IReadOnlyList<Uri> Servers, string Stream, string Subject, bool CreateStream, int Replicas, TimeSpan PublishTimeout, string? Credentials)
+    IReadOnlyList<Uri> Servers, string Stream, string Subject, bool CreateStream, int Replicas, TimeSpan PublishTimeout, string? Credentials,
+    string? TlsCa = null, string? TlsCert = null, string? TlsKey = null)
 {
-    private static readonly string[] Keys = ["stream", "subject", "createStream", "replicas", "publishTimeout", "credentials"];
+    private static readonly string[] Keys = ["stream", "subject", "createStream", "replicas", "publishTimeout", "credentials", "tlsCa", "tlsCert", "tlsKey"];
 
     /// <summary>The servers as the program shows them: scheme, host and port, never a user or password of the URL.</summary>
     public string ServersForDisplay => string.Join(",", Servers.Select(server => $"{server.Scheme}://{server.Authority}"));
@@ -82,14 +88,69 @@ internal sealed record JetStreamSettings(
         }
 
         TimeSpan publishTimeout = ReadMilliseconds(nats.GetSection("publishTimeout"), TimeSpan.FromSeconds(5));
-        string? credentials = nats["credentials"] is { Length: > 0 } path ? Path.GetFullPath(path) : null;
-        if (credentials is not null && !File.Exists(credentials))
+        // The .creds file is opened here only to fail early; NATS.Net reads it at each connection.
+        string? credentials = ReadFile(nats.GetSection("credentials"));
+        if (credentials is not null)
         {
-            throw new SmtpConfigurationException($"{nats.Path}:credentials: cannot read '{credentials}'");
+            Load(nats.GetSection("credentials"), () => File.OpenRead(credentials).Dispose());
         }
 
-        return new JetStreamSettings(servers, stream, subject, ReadBool(nats.GetSection("createStream"), true), replicas, publishTimeout, credentials);
+        (string? tlsCa, string? tlsCert, string? tlsKey) = ReadTlsFiles(nats);
+        return new JetStreamSettings(
+            servers, stream, subject, ReadBool(nats.GetSection("createStream"), true), replicas, publishTimeout, credentials, tlsCa, tlsCert, tlsKey);
     }
+
+    /// <summary>
+    /// Reads <c>tlsCa</c>, <c>tlsCert</c> and <c>tlsKey</c>, each loaded once here so that a missing or malformed file is a
+    /// configuration error at start rather than a failed connection.
+    /// </summary>
+    private static (string? Ca, string? Cert, string? Key) ReadTlsFiles(IConfigurationSection nats)
+    {
+        string? ca = ReadFile(nats.GetSection("tlsCa"));
+        string? cert = ReadFile(nats.GetSection("tlsCert"));
+        string? key = ReadFile(nats.GetSection("tlsKey"));
+        if ((cert is null) != (key is null))
+        {
+            throw new SmtpConfigurationException($"{nats.Path}: tlsCert and tlsKey go together (a client certificate and its private key, PEM)");
+        }
+
+        if (ca is not null)
+        {
+            var roots = new X509Certificate2Collection();
+            Load(nats.GetSection("tlsCa"), () => roots.ImportFromPemFile(ca));
+            int count = roots.Count;
+            foreach (X509Certificate2 root in roots)
+            {
+                root.Dispose();
+            }
+
+            if (count == 0)
+            {
+                throw new SmtpConfigurationException($"{nats.Path}:tlsCa: '{ca}' holds no PEM certificate");
+            }
+        }
+
+        if (cert is not null)
+        {
+            Load(nats.GetSection("tlsCert"), () => X509Certificate2.CreateFromPemFile(cert, key).Dispose());
+        }
+
+        return (ca, cert, key);
+    }
+
+    private static void Load(IConfigurationSection setting, Action load)
+    {
+        try
+        {
+            load();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new SmtpConfigurationException($"{setting.Path}: cannot use '{Path.GetFullPath(setting.Value!)}': {ex.Message}", ex);
+        }
+    }
+
+    private static string? ReadFile(IConfigurationSection setting) => setting.Value is { Length: > 0 } path ? Path.GetFullPath(path) : null;
 
     private static int ReadInt(IConfigurationSection setting, int fallback) =>
         setting.Value is not { } text ? fallback

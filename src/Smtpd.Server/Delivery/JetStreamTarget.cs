@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Security.Authentication;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -51,6 +53,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
             Url = string.Join(",", settings.Servers.Select(server => server.GetLeftPart(UriPartial.Authority))),
             Name = "smtpd " + Environment.MachineName,
             AuthOpts = settings.Credentials is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = settings.Credentials },
+            TlsOpts = new NatsTlsOpts { CaFile = settings.TlsCa, CertFile = settings.TlsCert, KeyFile = settings.TlsKey },
             LoggerFactory = loggerFactory,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             RequestTimeout = attempt,
@@ -89,7 +92,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         }
         catch (NatsException ex)
         {
-            throw new SmtpConfigurationException($"store: cannot connect to NATS at {servers}: {Innermost(ex).Message}", ex);
+            throw new SmtpConfigurationException(DescribeConnectFailure(ex), ex);
         }
 
         INatsServerInfo server = _connection.ServerInfo!;
@@ -272,6 +275,34 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         {
             throw new SmtpConfigurationException($"nats: cannot check stream '{_settings.Stream}': {Innermost(ex).Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// The start error for a failed first connection: the client's innermost reason, and what to check when the reason is
+    /// trust or authentication. The URLs are shown without their user and password.
+    /// </summary>
+    private string DescribeConnectFailure(NatsException ex)
+    {
+        // The client names the .creds file it could not use (unreadable, no JWT or seed) in its own message.
+        if (_settings.Credentials is { } credentials && ex.Message.Contains(credentials, StringComparison.Ordinal))
+        {
+            return $"nats:credentials: {ex.Message}";
+        }
+
+        Exception reason = Innermost(ex);
+        string hint = reason switch
+        {
+            AuthenticationException => _settings.TlsCa is null
+                ? " (the server's certificate must be valid for the URL's host and signed by a CA that the system trusts, or one given as nats:tlsCa)"
+                : " (the server's certificate must be valid for the URL's host and signed by a CA of nats:tlsCa)",
+            NatsServerException when reason.Message.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) => _settings.Credentials is null
+                ? " (NATS refused the user and password of the URL, or wants credentials)"
+                : " (NATS refused the user of nats:credentials)",
+            CryptographicException when _settings.TlsCert is null => " (the TLS handshake failed: a server that verifies clients wants nats:tlsCert and nats:tlsKey)",
+            CryptographicException => " (the TLS handshake failed: does the server trust the CA of nats:tlsCert?)",
+            _ => "",
+        };
+        return $"store: cannot connect to NATS at {_settings.ServersForDisplay}: {reason.Message}{hint}";
     }
 
     private static Exception Innermost(Exception ex) => ex.InnerException is { } inner ? Innermost(inner) : ex;
