@@ -6,6 +6,9 @@
 //
 // --drain: exit with status 0 once the stream has nothing left for this consumer (for batch jobs and tests);
 // otherwise it runs until Ctrl-C or SIGTERM.
+// --url may carry a user and password (nats://USER:PASSWORD@HOST:PORT, percent-encoded) and use tls:// servers,
+// whose certificates are checked against the system's trusted roots (SSL_CERT_FILE names another bundle);
+// --creds FILE authenticates with a NATS .creds file. The URLs are only ever shown without user and password.
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -14,9 +17,9 @@ const string EnvelopeHeader = "Smtpd-Envelope";   // the .json document, base64
 const string RevokedHeader = "Smtpd-Revoked";     // a message answered 451 and withdrawn: skip it
 const string ConsumerName = "smtpd-consumer";      // the durable consumer: several workers may share it
 
-if (!TryParse(args, out string url, out string stream, out string output, out bool drain))
+if (!TryParse(args, out string url, out string stream, out string output, out string? creds, out bool drain))
 {
-    await Console.Error.WriteLineAsync("usage: JetStreamConsumer --url nats://HOST:PORT[,...] --stream MAIL --out DIR [--drain]");
+    await Console.Error.WriteLineAsync("usage: JetStreamConsumer --url nats://HOST:PORT[,...] --stream MAIL --out DIR [--creds FILE] [--drain]");
     return 2;
 }
 
@@ -26,14 +29,36 @@ var stop = new CancellationTokenSource(); // not disposed: the exit handlers may
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
 
-await using var connection = new NatsConnection(new NatsOpts { Url = url, Name = "smtpd-jetstream-consumer", MaxReconnectRetry = -1 });
-var js = new NatsJSContext(connection);
-INatsJSConsumer consumer = await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(ConsumerName)
+await using var connection = new NatsConnection(new NatsOpts
 {
-    AckPolicy = ConsumerConfigAckPolicy.Explicit,
-    AckWait = TimeSpan.FromSeconds(30),
-    MaxAckPending = 1000,
-}, stop.Token);
+    Url = url,
+    Name = "smtpd-jetstream-consumer",
+    MaxReconnectRetry = -1,
+    AuthOpts = creds is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = creds },
+});
+var js = new NatsJSContext(connection);
+INatsJSConsumer consumer;
+try
+{
+    consumer = await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(ConsumerName)
+    {
+        AckPolicy = ConsumerConfigAckPolicy.Explicit,
+        AckWait = TimeSpan.FromSeconds(30),
+        MaxAckPending = 1000,
+    }, stop.Token);
+}
+catch (NatsException ex)
+{
+    // One line, with the URLs as scheme, host and port only: a password in --url is never shown.
+    Exception reason = ex;
+    while (reason.InnerException is not null)
+    {
+        reason = reason.InnerException;
+    }
+
+    await Console.Error.WriteLineAsync($"cannot use stream {stream} at {ForDisplay(url)}: {reason.Message}");
+    return 1;
+}
 
 long written = 0;
 try
@@ -118,9 +143,14 @@ async Task WriteAsync(string id, byte[] eml, byte[] json, CancellationToken canc
     File.Move(Path.Combine(temporary, id + ".json"), Path.Combine(output, id + ".json"), overwrite: true);
 }
 
-static bool TryParse(string[] args, out string url, out string stream, out string output, out bool drain)
+// "nats://user:password@host:4222,tls://host2:4222" as "nats://host:4222,tls://host2:4222".
+static string ForDisplay(string urls) => string.Join(",", urls.Split(',', StringSplitOptions.TrimEntries).Select(
+    entry => Uri.TryCreate(entry, UriKind.Absolute, out Uri? uri) ? $"{uri.Scheme}://{uri.Authority}" : "(a URL that is not one)"));
+
+static bool TryParse(string[] args, out string url, out string stream, out string output, out string? creds, out bool drain)
 {
     url = stream = output = "";
+    creds = null;
     drain = false;
     for (int i = 0; i < args.Length; i++)
     {
@@ -129,6 +159,7 @@ static bool TryParse(string[] args, out string url, out string stream, out strin
             case "--url" when i + 1 < args.Length: url = args[++i]; break;
             case "--stream" when i + 1 < args.Length: stream = args[++i]; break;
             case "--out" when i + 1 < args.Length: output = args[++i]; break;
+            case "--creds" when i + 1 < args.Length: creds = args[++i]; break;
             case "--drain": drain = true; break;
             default: return false;
         }
