@@ -204,45 +204,6 @@ public class JetStreamTargetTests
         Assert.DoesNotContain("s3cret", stderr);
     }
 
-    [Fact]
-    public async Task A_password_in_a_server_url_is_used_but_never_shown()
-    {
-        string folder = ServerProcess.NewFolder();
-        int port = JetStreamTestSupport.FreePort();
-        await File.WriteAllTextAsync(Path.Combine(folder, "nats.conf"), $"listen: 127.0.0.1:{port}\nauthorization {{ user: smtpd, password: s3cret }}\njetstream {{ store_dir: \"{Path.Combine(folder, "js")}\" }}\n");
-        using var nats = System.Diagnostics.Process.Start(ExternalProcess.Require("nats-server"), ["-c", Path.Combine(folder, "nats.conf")]);
-        try
-        {
-            await ServerProcess.WaitUntilAsync(() => Accepts(port), "nats-server listens");
-            await using ServerProcess server = await ServerProcess.StartAsync(new() { ["store"] = $"nats://smtpd:s3cret@127.0.0.1:{port}" });
-            Assert.Contains($"storing messages in JetStream stream MAIL (subject mail.in) at nats://127.0.0.1:{port}", server.StandardOutput);
-            await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
-            await ServerStoreTests.StartDataAsync(client);
-            await client.SendAsync("Subject: authenticated\r\n\r\nhi\r\n.\r\n");
-            Assert.Equal(250, (await client.ReadReplyAsync()).Code);
-            Assert.DoesNotContain("s3cret", server.StandardOutput + server.StandardError);
-        }
-        finally
-        {
-            nats.Kill();
-            await nats.WaitForExitAsync();
-        }
-    }
-
-    private static bool Accepts(int port)
-    {
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        try
-        {
-            socket.Connect(System.Net.IPAddress.Loopback, port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
-    }
-
     [Theory]
     [InlineData("mail.in", "mail.in", true)]
     [InlineData("mail.*", "mail.in", true)]

@@ -11,13 +11,17 @@ public static class JetStreamTestSupport
     public static string ConsumerPath => Path.Combine(AppContext.BaseDirectory, "JetStreamConsumer.dll");
 
     /// <summary>Runs <c>JetStreamConsumer --url URLS --stream STREAM --out DIR --drain</c>; returns the folder it wrote.</summary>
-    public static async Task<string> DrainAsync(string urls, string stream = "MAIL", string? output = null)
+    public static async Task<string> DrainAsync(string urls, string stream = "MAIL", string? output = null, string[]? options = null, string[]? environment = null)
     {
         output ??= Path.Combine(ServerProcess.NewFolder(), "inbox");
-        ProcessResult result = await ExternalProcess.RunAsync("dotnet", [ConsumerPath, "--url", urls, "--stream", stream, "--out", output, "--drain"], timeout: TimeSpan.FromSeconds(120));
+        ProcessResult result = await RunConsumerAsync(["--url", urls, "--stream", stream, "--out", output, "--drain", .. options ?? []], environment);
         Assert.True(result.ExitCode == 0, $"the consumer exited with {result.ExitCode}: {result.Output}");
         return output;
     }
+
+    /// <summary>Runs the consumer sample with <paramref name="arguments"/> and <paramref name="environment"/> (<c>NAME=VALUE</c>) to its end.</summary>
+    public static Task<ProcessResult> RunConsumerAsync(string[] arguments, string[]? environment = null) =>
+        ExternalProcess.RunAsync("env", [.. environment ?? [], "dotnet", ConsumerPath, .. arguments], timeout: TimeSpan.FromSeconds(120));
 
     /// <summary>The ids of the pairs in a consumer's output folder (each checked to have both files).</summary>
     public static string[] PairIds(string folder)

@@ -19,20 +19,33 @@ public sealed class NatsCluster : IAsyncDisposable
 
     private readonly string _folder;
     private readonly Node[] _nodes;
+    private readonly string _scheme;
+    private readonly Func<NatsOpts, NatsOpts> _client;
 
-    private NatsCluster(string folder, Node[] nodes)
+    private NatsCluster(string folder, Node[] nodes, string scheme, Func<NatsOpts, NatsOpts> client)
     {
         _folder = folder;
         _nodes = nodes;
+        _scheme = scheme;
+        _client = client;
     }
 
     /// <summary>The client URLs, comma-separated (the form of the program's <c>store</c>).</summary>
-    public string Urls => string.Join(",", _nodes.Select(node => $"nats://127.0.0.1:{node.Port}"));
+    public string Urls => UrlsWith("");
+
+    /// <summary>The client URLs with <paramref name="userInfo"/> (<c>user:password</c>, percent-encoded) in each.</summary>
+    public string UrlsWith(string userInfo) =>
+        string.Join(",", _nodes.Select(node => $"{_scheme}://{(userInfo.Length > 0 ? userInfo + "@" : "")}127.0.0.1:{node.Port}"));
 
     public int Count => _nodes.Length;
 
-    /// <summary>Starts <paramref name="nodes"/> nodes (a cluster when more than one) and waits until JetStream answers.</summary>
-    public static async Task<NatsCluster> StartAsync(int nodes = 1)
+    /// <summary>
+    /// Starts <paramref name="nodes"/> nodes (a cluster when more than one) and waits until JetStream answers.
+    /// <paramref name="config"/> is added to each node's configuration (TLS, authorization); <paramref name="scheme"/> is
+    /// the URLs' (<c>nats</c> or <c>tls</c>); <paramref name="client"/> gives the test's own connections what that
+    /// configuration asks of a client (a CA, credentials).
+    /// </summary>
+    public static async Task<NatsCluster> StartAsync(int nodes = 1, string config = "", string scheme = "nats", Func<NatsOpts, NatsOpts>? client = null)
     {
         ExternalProcess.Require("nats-server");
         string folder = Directory.CreateTempSubdirectory("smtpd-nats-").FullName;
@@ -42,16 +55,16 @@ public sealed class NatsCluster : IAsyncDisposable
         {
             string name = "n" + (i + 1);
             int port = JetStreamTestSupport.FreePort();
-            var config = new StringBuilder($$"""
+            var text = new StringBuilder($$"""
                 server_name: {{name}}
                 listen: 127.0.0.1:{{port}}
                 max_payload: {{MaxPayload}}
                 jetstream { store_dir: "{{Path.Combine(folder, name)}}" }
 
-                """);
+                """).Append(config);
             if (nodes > 1)
             {
-                config.Append($$"""
+                text.Append($$"""
                     cluster {
                       name: smtpd-test
                       listen: 127.0.0.1:{{clusterPorts[i]}}
@@ -62,11 +75,11 @@ public sealed class NatsCluster : IAsyncDisposable
             }
 
             string path = Path.Combine(folder, name + ".conf");
-            await File.WriteAllTextAsync(path, config.ToString());
+            await File.WriteAllTextAsync(path, text.ToString());
             list[i] = new Node(path, port);
         }
 
-        var cluster = new NatsCluster(folder, list);
+        var cluster = new NatsCluster(folder, list, scheme, client ?? (options => options));
         foreach (Node node in list)
         {
             node.Start();
@@ -101,7 +114,7 @@ public sealed class NatsCluster : IAsyncDisposable
     }
 
     /// <summary>A client connection to the cluster, for the test's own checks.</summary>
-    public NatsConnection Connect() => new(new NatsOpts { Url = Urls, Name = "smtpd-tests", RequestTimeout = TimeSpan.FromSeconds(5) });
+    public NatsConnection Connect() => new(_client(new NatsOpts { Url = Urls, Name = "smtpd-tests", RequestTimeout = TimeSpan.FromSeconds(5) }));
 
     /// <summary>Waits until the JetStream API answers (a cluster first elects its meta leader).</summary>
     public async Task WaitForJetStreamAsync()
