@@ -113,8 +113,18 @@ internal sealed class SocketReadiness
         }
 
         _loop.Remove(this);
-        _reader.Fail(Aborted());
-        _writer?.Fail(Aborted());
+
+        // Usually nothing waits (a connection ends after its last read): no exception is made then. A wait armed after
+        // the check sees the closed flag itself (both sides exchange first, then read).
+        if (_reader.IsArmed)
+        {
+            _reader.Fail(Aborted());
+        }
+
+        if (_writer is { IsArmed: true } writer)
+        {
+            writer.Fail(Aborted());
+        }
     }
 
     private static SocketException Aborted() => new((int)SocketError.OperationAborted);
