@@ -22,21 +22,12 @@ internal static unsafe partial class NonBlockingIo
     {
         fixed (byte* bytes = buffer)
         {
-            while (true)
+            int received;
+            while (!Completed(Recv(socket, bytes, (nuint)buffer.Length, (int)flags | DontWait), out received, out error))
             {
-                nint received = Recv(socket, bytes, (nuint)buffer.Length, (int)flags | DontWait);
-                if (received >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)received;
-                }
-
-                error = ErrorOf(Marshal.GetLastPInvokeError());
-                if (error != SocketError.Interrupted)
-                {
-                    return 0;
-                }
             }
+
+            return received;
         }
     }
 
@@ -45,22 +36,28 @@ internal static unsafe partial class NonBlockingIo
     {
         fixed (byte* bytes = buffer)
         {
-            while (true)
+            int sent;
+            while (!Completed(SendTo(socket, bytes, (nuint)buffer.Length, DontWait | NoSignal), out sent, out error))
             {
-                nint sent = SendTo(socket, bytes, (nuint)buffer.Length, DontWait | NoSignal);
-                if (sent >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)sent;
-                }
-
-                error = ErrorOf(Marshal.GetLastPInvokeError());
-                if (error != SocketError.Interrupted)
-                {
-                    return 0;
-                }
             }
+
+            return sent;
         }
+    }
+
+    /// <summary>The outcome of one call: <see langword="false"/> when a signal interrupted it (call again).</summary>
+    private static bool Completed(nint result, out int transferred, out SocketError error)
+    {
+        if (result >= 0)
+        {
+            transferred = (int)result;
+            error = SocketError.Success;
+            return true;
+        }
+
+        transferred = 0;
+        error = ErrorOf(Marshal.GetLastPInvokeError());
+        return error != SocketError.Interrupted;
     }
 
     /// <summary>
