@@ -207,13 +207,21 @@ internal sealed class ConnectionTransport : ITimeoutHandler, IAsyncDisposable
 
     /// <summary>
     /// After the final reply: sends it, ends TLS with close_notify, sends FIN, then reads until the client closes too
-    /// (at most <paramref name="lingerMs"/>) so the reply is not lost to a reset.
+    /// (at most <paramref name="lingerMs"/>) so the reply is not lost to a reset. After a plaintext QUIT with nothing
+    /// behind it (<paramref name="clientQuit"/>) the client sends nothing more: the reply is sent and the socket is left
+    /// for <see cref="DisposeAsync"/> to close, whose FIN follows the reply as Postfix's does, without a wait for the
+    /// client's FIN (the same packets on the wire).
     /// </summary>
-    public async ValueTask CloseGracefullyAsync(long lingerMs)
+    public async ValueTask CloseGracefullyAsync(long lingerMs, bool clientQuit = false)
     {
         try
         {
             await FlushAsync();
+            if (clientQuit && Stream is not SslStream)
+            {
+                return;
+            }
+
             if (Stream is SslStream { IsAuthenticated: true } ssl)
             {
                 Timeouts.Arm(TimeoutAction.Abort, _timeoutMs);

@@ -248,8 +248,10 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
                 return await StartTlsAsync(protocol);
 
             case Outcome.Close:
+                // After QUIT with nothing pipelined behind it the client only reads the reply and closes: no drain.
+                bool quit = protocol.LastCommand == SmtpCommand.Quit && buffer.IsEmpty;
                 reader.AdvanceTo(buffer.End);
-                await CloseAsync();
+                await CloseAsync(quit);
                 return false;
         }
 
@@ -367,11 +369,14 @@ internal sealed partial class SmtpConnection : IThreadPoolWorkItem
         await CloseAsync();
     }
 
-    /// <summary>After the final reply the session is over: its client slot is free at once, then the reply is sent and the connection closed gracefully.</summary>
-    private ValueTask CloseAsync()
+    /// <summary>
+    /// After the final reply the session is over: its client slot is free at once, then the reply is sent and the
+    /// connection closed gracefully (<paramref name="clientQuit"/>: after the client's QUIT, see <see cref="ConnectionTransport.CloseGracefullyAsync"/>).
+    /// </summary>
+    private ValueTask CloseAsync(bool clientQuit = false)
     {
         ReleaseClientSlot();
-        return _transport.CloseGracefullyAsync(_endpoint.Server.IsClosing ? 1000 : 5000);
+        return _transport.CloseGracefullyAsync(_endpoint.Server.IsClosing ? 1000 : 5000, clientQuit);
     }
 
     private void ReleaseClientSlot()

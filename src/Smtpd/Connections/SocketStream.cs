@@ -3,23 +3,33 @@ using System.Net.Sockets;
 namespace Smtpd;
 
 /// <summary>
-/// The connection's stream over its socket (what <see cref="NetworkStream"/> does, with a cheaper write): the socket
-/// is switched to non-blocking mode, so a write first tries a plain send, which takes a reply whole in one system
-/// call without the asynchronous machinery, and only waits asynchronously when the socket's buffer is full.
+/// The connection's stream over its socket (what <see cref="NetworkStream"/> does, with a cheaper write): a write first
+/// tries a plain non-blocking send, which takes a reply whole in one system call without the asynchronous machinery,
+/// and only waits asynchronously when the socket's buffer is full.
 /// With a <see cref="SocketReadiness"/> (<see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/>) reads are plain
-/// receives too, and every wait (for bytes, or for room to send) is one on the readiness loop, whose thread runs what
-/// follows; without one, reads and full-buffer waits are the runtime's asynchronous socket operations.
+/// receives too, each non-blocking by itself (<see cref="NonBlockingIo"/>: the descriptor's mode is left alone), and
+/// every wait (for bytes, or for room to send) is one on the readiness loop, whose thread runs what follows; without
+/// one, the socket is switched to non-blocking mode, and reads and full-buffer waits are the runtime's asynchronous
+/// socket operations.
 /// </summary>
 internal sealed class SocketStream : Stream
 {
     private readonly Socket _socket;
     private readonly SocketReadiness? _readiness;
+    private readonly SafeSocketHandle? _handle;
 
     public SocketStream(Socket socket, bool inlineScheduling = false)
     {
         _socket = socket;
-        _socket.Blocking = false;
         _readiness = inlineScheduling ? SocketReadiness.TryRegister(socket) : null;
+        if (_readiness is null)
+        {
+            _socket.Blocking = false;
+        }
+        else
+        {
+            _handle = socket.SafeHandle;
+        }
     }
 
     /// <summary>Waits and continuations run on a readiness loop.</summary>
@@ -80,7 +90,7 @@ internal sealed class SocketStream : Stream
 
         if (!_readiness.IsKnownEmpty(sequence))
         {
-            int received = _socket.Receive(buffer.Span, flags, out SocketError error);
+            int received = NonBlockingIo.Receive(_handle!, buffer.Span, flags, out SocketError error);
             if (error == SocketError.Success)
             {
                 // Less than asked (and not the end of the stream): the socket's queue is empty as of this sequence.
@@ -111,7 +121,7 @@ internal sealed class SocketStream : Stream
         {
             _ = await readiness.WaitReadableAsync(sequence, cancellationToken);
             sequence = readiness.ReadSequence;
-            int received = _socket.Receive(buffer.Span, flags, out SocketError error);
+            int received = NonBlockingIo.Receive(_handle!, buffer.Span, flags, out SocketError error);
             if (error == SocketError.Success)
             {
                 if (received < buffer.Length && received > 0 && flags == SocketFlags.None)
@@ -144,7 +154,7 @@ internal sealed class SocketStream : Stream
         while (!buffer.IsEmpty)
         {
             int sequence = _readiness?.WriteSequence ?? 0;
-            int sent = _socket.Send(buffer.Span, SocketFlags.None, out SocketError error);
+            int sent = _handle is null ? _socket.Send(buffer.Span, SocketFlags.None, out SocketError error) : NonBlockingIo.Send(_handle, buffer.Span, out error);
             if (error == SocketError.Success)
             {
                 buffer = buffer[sent..];
@@ -187,7 +197,7 @@ internal sealed class SocketStream : Stream
             while (true)
             {
                 sequence = readiness.WriteSequence;
-                int sent = _socket.Send(buffer.Span, SocketFlags.None, out SocketError error);
+                int sent = NonBlockingIo.Send(_handle!, buffer.Span, out SocketError error);
                 if (error == SocketError.WouldBlock)
                 {
                     break;

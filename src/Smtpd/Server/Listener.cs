@@ -60,7 +60,9 @@ internal sealed class Listener
 
         var listener = new Listener(socket, endpoint);
         SmtpLog.Listening(endpoint.Server.Logger, listener.EndPoint);
-        listener._readiness = endpoint.Server.Options.UnsafePreferInlineScheduling ? SocketReadiness.TryRegister(socket) : null;
+        listener._readiness = endpoint.Server.Options.UnsafePreferInlineScheduling && NonBlockingIo.TryMakeDescriptorNonBlocking(socket.SafeHandle)
+            ? SocketReadiness.TryRegister(socket)
+            : null;
         listener.AcceptLoop = listener._readiness is { } readiness
             ? listener.AcceptInlineAsync(readiness)
             : Task.Run(listener.AcceptLoopAsync, CancellationToken.None);

@@ -58,6 +58,34 @@ public class ConnectionManagementTests
         Assert.Equal(250, (await second.CommandAsync("NOOP")).Code);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task After_QUIT_the_server_closes_at_once_without_waiting_for_the_clients_FIN(bool inline)
+    {
+        // After QUIT the client sends nothing more: the server sends 221 and its FIN and is done, as Postfix is, instead
+        // of lingering (up to 5 s) for the client's FIN; that wait cost a readiness event, a receive and a shutdown per
+        // connection (W6).
+        int closes = 0;
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.UnsafePreferInlineScheduling = inline;
+            o.OnClose = (s, ct) =>
+            {
+                Interlocked.Increment(ref closes);
+                return default;
+            };
+        });
+        await using var client = await server.ConnectAsync();
+        Assert.Equal(221, (await client.CommandAsync("QUIT")).Code);
+
+        // The client keeps its socket open: it still sees the server's FIN, and the connection is gone on the server.
+        Assert.True(await client.IsClosedAsync());
+        var watch = Stopwatch.StartNew();
+        await WaitUntil(() => Volatile.Read(ref closes) == 1 && server.Server.ConnectionCount == 0);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"the connection ended {watch.Elapsed} after the QUIT");
+    }
+
     [Fact]
     public async Task Idle_client_gets_421_after_SocketTimeout()
     {

@@ -24,6 +24,9 @@ internal sealed class ReadinessWaiter : IValueTaskSource<int>
     /// <summary>Takes the armed wait back (the condition already holds): <see langword="false"/> when a signal or failure took it first.</summary>
     public bool TryDisarm() => Interlocked.Exchange(ref _armed, 0) == 1;
 
+    /// <summary>A wait is armed and not yet completed.</summary>
+    public bool IsArmed => Volatile.Read(ref _armed) == 1;
+
     /// <summary>The armed wait; its result is 0.</summary>
     public ValueTask<int> Task => new(this, _core.Version);
 

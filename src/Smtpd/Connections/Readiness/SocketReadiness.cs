@@ -42,8 +42,9 @@ internal sealed class SocketReadiness
     public int WriteSequence => Volatile.Read(ref _writeEvents);
 
     /// <summary>
-    /// Registers <paramref name="socket"/> (made non-blocking) with one of the process's readiness loops, or returns
-    /// <see langword="null"/> where there are none (not Linux) or the registration fails.
+    /// Registers <paramref name="socket"/> with one of the process's readiness loops, or returns <see langword="null"/>
+    /// where there are none (not Linux) or the registration fails. The socket's blocking mode is the caller's: a
+    /// connection's receives and sends are non-blocking by themselves (<see cref="NonBlockingIo"/>).
     /// </summary>
     public static SocketReadiness? TryRegister(Socket socket)
     {
@@ -54,7 +55,6 @@ internal sealed class SocketReadiness
 
         ReadinessLoop loop = ReadinessLoop.Next();
         var readiness = new SocketReadiness(loop, socket);
-        socket.Blocking = false;
         return loop.TryAdd(readiness, socket, ReadEvents | Epoll.EdgeTriggered) ? readiness : null;
     }
 
@@ -113,8 +113,18 @@ internal sealed class SocketReadiness
         }
 
         _loop.Remove(this);
-        _reader.Fail(Aborted());
-        _writer?.Fail(Aborted());
+
+        // Usually nothing waits (a connection ends after its last read): no exception is made then. A wait armed after
+        // the check sees the closed flag itself (both sides exchange first, then read).
+        if (_reader.IsArmed)
+        {
+            _reader.Fail(Aborted());
+        }
+
+        if (_writer is { IsArmed: true } writer)
+        {
+            writer.Fail(Aborted());
+        }
     }
 
     private static SocketException Aborted() => new((int)SocketError.OperationAborted);
