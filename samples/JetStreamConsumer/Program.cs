@@ -8,7 +8,9 @@
 // otherwise it runs until Ctrl-C or SIGTERM.
 // --url may carry a user and password (nats://USER:PASSWORD@HOST:PORT, percent-encoded) and use tls:// servers,
 // whose certificates are checked against the system's trusted roots (SSL_CERT_FILE names another bundle);
-// --creds FILE authenticates with a NATS .creds file. The URLs are only ever shown without user and password.
+// --creds FILE authenticates with a NATS .creds file; --tls-ca FILE trusts a private CA for NATS only, and --tls-cert FILE
+// --tls-key FILE (PEM) present a client certificate to servers that verify clients. The URLs are only ever shown
+// without user and password.
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -17,11 +19,14 @@ const string EnvelopeHeader = "Smtpd-Envelope";   // the .json document, base64
 const string RevokedHeader = "Smtpd-Revoked";     // a message answered 451 and withdrawn: skip it
 const string ConsumerName = "smtpd-consumer";      // the durable consumer: several workers may share it
 
-if (!TryParse(args, out string url, out string stream, out string output, out string? creds, out bool drain))
+if (Arguments.Parse(args) is not { } arguments)
 {
-    await Console.Error.WriteLineAsync("usage: JetStreamConsumer --url nats://HOST:PORT[,...] --stream MAIL --out DIR [--creds FILE] [--drain]");
+    await Console.Error.WriteLineAsync(
+        "usage: JetStreamConsumer --url nats://HOST:PORT[,...] --stream MAIL --out DIR [--creds FILE] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--drain]");
     return 2;
 }
+
+(string url, string stream, string output, bool drain) = (arguments.Url, arguments.Stream, arguments.Output, arguments.Drain);
 
 string temporary = Path.Combine(output, ".tmp");
 Directory.CreateDirectory(temporary);
@@ -34,7 +39,8 @@ await using var connection = new NatsConnection(new NatsOpts
     Url = url,
     Name = "smtpd-jetstream-consumer",
     MaxReconnectRetry = -1,
-    AuthOpts = creds is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = creds },
+    AuthOpts = arguments.Creds is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = arguments.Creds },
+    TlsOpts = new NatsTlsOpts { CaFile = arguments.TlsCa, CertFile = arguments.TlsCert, KeyFile = arguments.TlsKey },
 });
 var js = new NatsJSContext(connection);
 INatsJSConsumer consumer;
@@ -147,23 +153,38 @@ async Task WriteAsync(string id, byte[] eml, byte[] json, CancellationToken canc
 static string ForDisplay(string urls) => string.Join(",", urls.Split(',', StringSplitOptions.TrimEntries).Select(
     entry => Uri.TryCreate(entry, UriKind.Absolute, out Uri? uri) ? $"{uri.Scheme}://{uri.Authority}" : "(a URL that is not one)"));
 
-static bool TryParse(string[] args, out string url, out string stream, out string output, out string? creds, out bool drain)
+/// <summary>The command line.</summary>
+internal sealed record Arguments(string Url, string Stream, string Output, string? Creds, string? TlsCa, string? TlsCert, string? TlsKey, bool Drain)
 {
-    url = stream = output = "";
-    creds = null;
-    drain = false;
-    for (int i = 0; i < args.Length; i++)
+    /// <summary>The arguments, or null when they are not a valid command line.</summary>
+    public static Arguments? Parse(string[] args)
     {
-        switch (args[i])
+        var parsed = new Arguments("", "", "", null, null, null, null, false);
+        for (int i = 0; i < args.Length; i++)
         {
-            case "--url" when i + 1 < args.Length: url = args[++i]; break;
-            case "--stream" when i + 1 < args.Length: stream = args[++i]; break;
-            case "--out" when i + 1 < args.Length: output = args[++i]; break;
-            case "--creds" when i + 1 < args.Length: creds = args[++i]; break;
-            case "--drain": drain = true; break;
-            default: return false;
-        }
-    }
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
+            Arguments? next = (args[i], value) switch
+            {
+                ("--url", { } url) => parsed with { Url = url },
+                ("--stream", { } stream) => parsed with { Stream = stream },
+                ("--out", { } output) => parsed with { Output = output },
+                ("--creds", { } creds) => parsed with { Creds = creds },
+                ("--tls-ca", { } ca) => parsed with { TlsCa = ca },
+                ("--tls-cert", { } cert) => parsed with { TlsCert = cert },
+                ("--tls-key", { } key) => parsed with { TlsKey = key },
+                ("--drain", _) => parsed with { Drain = true },
+                _ => null,
+            };
+            if (next is null)
+            {
+                return null;
+            }
 
-    return url.Length > 0 && stream.Length > 0 && output.Length > 0;
+            parsed = next;
+            i += args[i] == "--drain" ? 0 : 1;
+        }
+
+        bool complete = parsed.Url.Length > 0 && parsed.Stream.Length > 0 && parsed.Output.Length > 0;
+        return complete && (parsed.TlsCert is null) == (parsed.TlsKey is null) ? parsed : null;
+    }
 }

@@ -70,7 +70,17 @@ public class JetStreamSecurityTests
 
         await using ServerProcess server = await ServerProcess.StartAsync(
             new() { ["store"] = nats.Urls }, ["--nats:tlsCa", ca.CaFile, "--nats:tlsCert", ca.ClientCert, "--nats:tlsKey", ca.ClientKey]);
-        Assert.Equal(250, (await SendAsync(server, "mutual TLS")).Code);
+        Reply reply = await SendAsync(server, "mutual TLS");
+        Assert.Equal(250, reply.Code);
+
+        // The consumer sample takes the same three files; without its certificate it is one line and exit 1.
+        ProcessResult refused = await JetStreamTestSupport.RunConsumerAsync(
+            ["--url", nats.Urls, "--stream", "MAIL", "--out", Path.Combine(ServerProcess.NewFolder(), "inbox"), "--drain", "--tls-ca", ca.CaFile]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("cannot use stream MAIL at tls://127.0.0.1:", Assert.Single(refused.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        StoredMessage stored = StoredMessage.ReadSingle(await JetStreamTestSupport.DrainAsync(
+            nats.Urls, options: ["--tls-ca", ca.CaFile, "--tls-cert", ca.ClientCert, "--tls-key", ca.ClientKey]));
+        Assert.Equal(reply.Line[Queued.Length..], stored.Id);
     }
 
     [Theory]
