@@ -147,6 +147,31 @@ public class JetStreamSecurityTests
     }
 
     [Fact]
+    public async Task A_token_in_the_urls_is_used_but_never_shown()
+    {
+        // nats://TOKEN@HOST:PORT: a user part without a password is NATS's authorization token.
+        const string token = "t0ken-s3cret";
+        await using NatsCluster nats = await NatsCluster.StartAsync(
+            config: $"authorization {{ token: \"{token}\" }}\n",
+            client: options => options with { AuthOpts = NatsAuthOpts.Default with { Token = token } });
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(
+            ["--listen", "127.0.0.1:0", "--store", nats.UrlsWith("wr0ng-t0ken")], ServerProcess.NewFolder());
+        Assert.Equal(2, exitCode);
+        Assert.DoesNotContain("t0ken", stderr, StringComparison.Ordinal);
+
+        string output;
+        await using (ServerProcess server = await ServerProcess.StartAsync(new() { ["store"] = nats.UrlsWith(token) }))
+        {
+            Assert.Equal(250, (await SendAsync(server, "with a token")).Code);
+            output = server.StandardOutput + server.StandardError;
+        }
+
+        Assert.Single(JetStreamTestSupport.PairIds(await JetStreamTestSupport.DrainAsync(nats.UrlsWith(token))));
+        Assert.Contains($"at {nats.Urls}", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("t0ken", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_password_in_the_urls_is_used_but_never_shown_in_logs_errors_health_metrics_or_the_consumer()
     {
         // Characters a URL must percent-encode: the program hands the URL to NATS.Net as written, which decodes it.
