@@ -190,7 +190,7 @@ internal sealed class ChunkBodyReader(ConnectionTransport transport, DataRate ra
     public override async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
         long unread = Unread;
-        await SkipAsync(unread);
+        await SkipAsync(unread, cancellationToken);
         lock (_gate)
         {
             _remaining = 0;

@@ -91,13 +91,15 @@ internal abstract class MessageBodyReader(ConnectionTransport transport, DataRat
     /// chunk), held to the socket timeout and the minimum data rate as the message's own input is, so that trickling
     /// into data the server throws away holds a connection no longer than trickling into a message.
     /// </summary>
+    /// <param name="count">The octets to discard.</param>
+    /// <param name="cancellationToken">Ends the wait (the connection's abort).</param>
     /// <exception cref="IOException">The client went away, sent nothing within the socket timeout or fell below the minimum rate.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask SkipAsync(long count)
+    public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
     {
         while (count > 0)
         {
-            ReadOnlySequence<byte> input = await ReadInputAsync(CancellationToken.None);
+            ReadOnlySequence<byte> input = await ReadInputAsync(cancellationToken);
             long skipped = Math.Min(count, input.Length);
             transport.Reader.AdvanceTo(input.GetPosition(skipped));
             CountInput(skipped);
