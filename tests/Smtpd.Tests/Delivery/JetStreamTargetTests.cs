@@ -67,6 +67,30 @@ public class JetStreamTargetTests
     }
 
     [Fact]
+    public async Task Store_nats_and_admin_are_read_from_SMTPD_environment_variables()
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync();
+        int admin = JetStreamTestSupport.FreePort();
+
+        // The config file names a folder (the test default): the environment beats the file, nested keys take "__".
+        await using ServerProcess server = await ServerProcess.StartAsync(environment: new()
+        {
+            ["SMTPD_STORE"] = nats.Urls, ["SMTPD_NATS__STREAM"] = "ENVMAIL", ["SMTPD_NATS__SUBJECT"] = "env.in",
+            ["SMTPD_NATS__PUBLISHTIMEOUT"] = "3000", ["SMTPD_ADMIN"] = $"127.0.0.1:{admin}",
+        });
+        Assert.Contains("storing messages in JetStream stream ENVMAIL (subject env.in)", server.StandardOutput);
+        Assert.Equal(200, (await JetStreamTestSupport.GetAsync(admin, "/healthz")).Status);
+        await using RawClient client = await ServerStoreTests.ConnectAndGreetAsync(server);
+        await ServerStoreTests.StartDataAsync(client);
+        await client.SendAsync("Subject: env\r\n\r\nfrom the environment\r\n.\r\n");
+        Reply reply = await client.ReadReplyAsync();
+        Assert.Equal(250, reply.Code);
+
+        StoredMessage stored = StoredMessage.ReadSingle(await JetStreamTestSupport.DrainAsync(nats.Urls, stream: "ENVMAIL"));
+        Assert.Equal(reply.Line["250 OK: message queued as ".Length..], stored.Id);
+    }
+
+    [Fact]
     public async Task A_25_MiB_message_is_delivered_whole()
     {
         await using NatsCluster nats = await NatsCluster.StartAsync();

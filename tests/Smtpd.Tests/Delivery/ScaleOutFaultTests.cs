@@ -46,7 +46,7 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
             .Select(worker => Task.Run(() => SendAsync(haproxy.EndPoint, Clients[worker % Clients.Length], worker, () => Interlocked.Increment(ref sent) <= Messages, outcomes)))
             .ToArray();
 
-        // A third of the way in, kill the stream's leader; two thirds in, start it again.
+        // A third of the way in, kill the stream's leader (of a stream with 3 replicas); two thirds in, start it again.
         await ServerProcess.WaitUntilAsync(() => outcomes.Count >= Messages / 3, "a third of the messages are answered", TimeSpan.FromMinutes(2));
         int leader = await StreamLeaderAsync(nats);
         TimeSpan killedAt = clock.Elapsed;
@@ -87,6 +87,7 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
             StoredMessage message = StoredMessage.Read(inbox, id);
             Outcome outcome = accepted[id];
             Assert.Equal(outcome.Client.ToString(), message.Envelope.GetProperty("remoteAddress").GetString());
+            Assert.Contains($"Received: from client.example ([{outcome.Client}])\r\n", message.Trace);
             Assert.Contains($"X-Test-Message: {outcome.Tag}\r\n", System.Text.Encoding.ASCII.GetString(message.Body));
             instances.Add(ByLine().Match(message.Trace).Groups[1].Value);
         }
@@ -160,7 +161,10 @@ public partial class ScaleOutFaultTests(ITestOutputHelper output)
     private static async Task<int> StreamLeaderAsync(NatsCluster nats)
     {
         await using NatsConnection connection = nats.Connect();
-        string leader = (await new NatsJSContext(connection).GetStreamAsync("MAIL")).Info.Cluster!.Leader!;
+        NATS.Client.JetStream.Models.StreamInfo info = (await new NatsJSContext(connection).GetStreamAsync("MAIL")).Info;
+        Assert.Equal(3, info.Config.NumReplicas);
+        Assert.Equal(2, info.Cluster!.Replicas!.Count);
+        string leader = info.Cluster.Leader!;
         return int.Parse(leader[1..], System.Globalization.CultureInfo.InvariantCulture) - 1;
     }
 
