@@ -58,6 +58,23 @@ public class ConnectionManagementTests
         Assert.Equal(250, (await second.CommandAsync("NOOP")).Code);
     }
 
+    [Fact]
+    public async Task MaxClients_slot_is_free_while_the_server_drains_a_session_that_is_over()
+    {
+        // Issue 11, bug 4, on the path that still drains: a plain QUIT with nothing behind it now closes at once, so
+        // the test above no longer waits on the drain. With a command pipelined behind QUIT the server still reads
+        // until the client's FIN (up to 5 s); the session is over, so its slot must be free meanwhile.
+        await using var server = await TestServer.StartAsync(o => o.MaxClients = 1);
+        await using var first = await server.ConnectAsync();
+        await first.SendAsync("QUIT\r\nNOOP\r\n");
+        Assert.Equal(221, (await first.ReadReplyAsync()).Code);
+
+        // The first client keeps its socket open and sends no FIN.
+        await using var second = await server.ConnectAsync(readGreeting: false);
+        Assert.Equal("220 mx.test ESMTP", (await second.ReadReplyAsync()).Line);
+        Assert.Equal(250, (await second.CommandAsync("NOOP")).Code);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
