@@ -18,8 +18,9 @@ namespace Smtpd.Hosting;
 /// as an array or as one comma-separated value, replacing the default list; <c>key</c>, <c>cert</c> and <c>ca</c> as
 /// paths of PEM files; <c>sniOptions</c>; <c>useProxy</c>, <c>useXClient</c>, <c>useXForward</c> as <c>true</c>,
 /// <c>false</c> or a list of addresses and ranges.</para>
-/// <para><c>logger</c>: <c>false</c> silences the server; <c>true</c> logs (through the host's logging when the server
-/// runs in a host, else to the console). <c>listen</c>: <c>"HOST:PORT"</c> or a list of endpoints, each with settings of
+/// <para><c>logger</c>: <c>true</c> sets <see cref="SmtpServerOptions.LogToConsole"/> (a console trace for a server
+/// without a logger of its own); <c>false</c> silences nothing. In a host, which gives the server its logger factory,
+/// the host's levels decide what shows. <c>listen</c>: <c>"HOST:PORT"</c> or a list of endpoints, each with settings of
 /// its own, see <see cref="ReadListenOptions"/>.</para>
 /// <para>The section belongs to Smtpd: a key that is not a setting, or a value that cannot be used, throws
 /// <see cref="SmtpConfigurationException"/> naming the key.</para>

@@ -98,9 +98,9 @@ public static class SmtpServerServiceCollectionExtensions
     /// </summary>
     /// <remarks>
     /// <para>The server logs through the host's <see cref="ILoggerFactory"/> (category <see cref="SmtpServerOptions.Component"/>,
-    /// <c>Smtpd</c> by default) unless <see cref="SmtpServerOptions.Logger"/> or <see cref="SmtpServerOptions.LoggerFactory"/>
-    /// is set or <c>logger</c> is false, and creates its meter with the host's <see cref="IMeterFactory"/> unless
-    /// <see cref="SmtpServerOptions.MeterFactory"/> is set.</para>
+    /// <c>Smtpd</c> by default; its levels decide what shows, whatever <c>logger</c> says) unless
+    /// <see cref="SmtpServerOptions.Logger"/> or <see cref="SmtpServerOptions.LoggerFactory"/> is set, and creates its meter
+    /// with the host's <see cref="IMeterFactory"/> unless <see cref="SmtpServerOptions.MeterFactory"/> is set.</para>
     /// <para>A key of <paramref name="configuration"/> that is not a setting, or a value that cannot be used, stops the
     /// host at start with an <see cref="SmtpConfigurationException"/> naming it.</para>
     /// <para>When the host stops, the listeners close at once, idle sessions are closed after <see cref="SmtpServerOptions.CloseTimeout"/>
