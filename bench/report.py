@@ -316,11 +316,11 @@ secret comparison, whole in-memory sessions; allocations per command) are separa
 
 | server | what runs | settings |
 |---|---|---|
-| Smtpd | `bench/Smtpd.Sink` (public API only) | AUTH disabled, no reverse DNS, no greeting pause, no size or recipient limit; the DATA handler copies the stream to `Stream.Null`; STARTTLS with `--cert/--key`. `UnsafePreferInlineScheduling` on (its handler never blocks), as in the server program. No runtime settings from the environment: the runtime's defaults (tiered compilation with dynamic PGO, workstation concurrent GC), as the project ships them |
+| Smtpd | `bench/Smtpd.Sink` (public API only) | AUTH disabled, no reverse DNS, no greeting pause, no size or recipient limit; the DATA handler copies the stream to `Stream.Null`; STARTTLS with `--cert/--key`. `UnsafePreferInlineScheduling` on (its handler never blocks), as in the server program. No runtime settings from the environment; the sink's project file ships a gen0 budget of at most 2 MiB (`System.GC.Gen0MaxBudget`, as the server program's) and invariant globalization; otherwise the runtime's defaults (tiered compilation with dynamic PGO, workstation concurrent GC) |
 | Smtpd, default scheduling | the same sink with `--thread-pool`: the library's default scheduling (socket continuations on the thread pool) | shown for reference; the targets are checked against the row above |
 | Postfix smtp-sink | `/usr/sbin/smtp-sink -4 -a -C -F -h localhost -m 8192 127.0.0.1:PORT 4096` | no AUTH, XCLIENT, XFORWARD; no STARTTLS (no W4 figure) |
 | nodemailer smtp-server | `bench/peers/node/sink.js` | `authOptional`, `disabledCommands: ['AUTH']`, `disableReverseLookup`, `logger: false`; its 100 ms greeting pause is built in |
-| SmtpServer (NuGet) | `bench/peers/SmtpServerSink` | no authentication; the message store walks the buffered message and discards it; the runtime's defaults, as Smtpd |
+| SmtpServer (NuGet) | `bench/peers/SmtpServerSink` | no authentication; the message store walks the buffered message and discards it; invariant globalization, otherwise the runtime's defaults (no gen0 budget: none ships with the package) |
 | aiosmtpd | `/usr/bin/python3 bench/peers/aiosmtpd_sink.py` | fixed host name (no `getfqdn()` per connection), no size limit, no AUTH |
 | Smtpd.Server, folder store (W7) | `src/Smtpd.Server` as shipped: `--listen 127.0.0.1:PORT --store DIR` | every other setting at its default; a message gets its 250 once its `.eml` and `.json` and their directory entries are on disk (group commit: one `syncfs` and one folder `fsync` per batch of concurrent messages) |
 | Smtpd.Server, JetStream (W7) | the same with `--store nats://127.0.0.1:PORT` and one local `nats-server` (JetStream, `max_payload` 32 MiB) | the program creates the stream (1 replica, work-queue retention, nobody consumes during the run); 250 after the stream's acknowledgement. nats-server 2.9 acknowledges before its periodic flush to disk, so this row is durable by replication only once the stream has 3 replicas; its CPU includes nats-server's |
@@ -331,7 +331,9 @@ servers' tiered compilation to settle: on the sink the CPU per message stops fal
 tiering thread's last samples come 6 s into a continuous load; W5, which measures memory, warms up with 200 messages
 and W7, bound by the disk, with 1,000),
 then measures with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src and W7). No server gets runtime settings from
-the environment. A W7 run first waits 30 s: ext4 does not reuse an
+the environment. The generator, which is not measured as a server, turns on the runtime's inline socket completions
+for its own process (`DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS`, set in `Program.cs` before its first socket;
+`--thread-pool-completions` turns it off), the same against every server. A W7 run first waits 30 s: ext4 does not reuse an
 inode within 30 s of its deletion and scans past such inodes when it creates a file, so a run right after another
 that deleted files (Postfix's queue) would pay for them. The servers are interleaved and their order is rotated per
 repetition and workload.

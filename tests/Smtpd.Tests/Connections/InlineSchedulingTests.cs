@@ -30,9 +30,10 @@ public class InlineSchedulingTests
         {
             if (address.Address == "blocks@example.com")
             {
-                // A handler that blocks its thread (what the option's documentation forbids).
+                // A handler that blocks its thread (what the option's documentation forbids), far longer than a client
+                // waits for a reply: a connection stalled behind it fails the test instead of being served after it.
                 blocking.Set();
-                release.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
+                release.Wait(TimeSpan.FromSeconds(60), CancellationToken.None);
             }
 
             return default;
@@ -43,7 +44,8 @@ public class InlineSchedulingTests
         Assert.True(blocking.Wait(TimeSpan.FromSeconds(10)));
         try
         {
-            // Every new connection and command is served while the handler holds its thread.
+            // Every new connection and command is served while the handler holds its thread, promptly.
+            var served = Stopwatch.StartNew();
             for (int i = 0; i < 4; i++)
             {
                 await using var other = await server.ConnectAsync();
@@ -51,6 +53,8 @@ public class InlineSchedulingTests
                 Assert.Equal(250, (await other.CommandAsync("MAIL FROM:<other@example.com>")).Code);
                 Assert.Equal(221, (await other.CommandAsync("QUIT")).Code);
             }
+
+            Assert.True(served.Elapsed < TimeSpan.FromSeconds(8), $"the other connections took {served.Elapsed.TotalSeconds:F1} s");
         }
         finally
         {

@@ -8,7 +8,8 @@ namespace Smtpd.Tests.Server;
 /// <summary>
 /// The folder store's group commit: messages finishing together share one flush of their data and one of the store
 /// folder, and no message gets its 250 before the flushes that cover it. The flushes go through a <see cref="StoreSync"/>
-/// that records them and holds each batch until the test lets it go.
+/// that records them and holds each batch before its data flush, and again before its folder flush, until the test
+/// lets it go.
 /// </summary>
 public class GroupCommitTests
 {
@@ -42,8 +43,15 @@ public class GroupCommitTests
         Assert.DoesNotContain(otherReplies, reply => reply.IsCompleted);
         Assert.Empty(Directory.GetFiles(root));
 
-        // Released, the first batch completes; the next batch holds the three others, and they get no reply yet.
+        // Its data flushed and its files renamed, the first message still waits for the flush of the store folder.
         sync.Release();
+        await sync.FolderFlushAsync();
+        Assert.Equal(2, Directory.GetFiles(root).Length);
+        await Task.Delay(300);
+        Assert.False(firstReply.IsCompleted, "a 250 was sent before the flush of the store folder holding its message");
+
+        // Released, the first batch completes; the next batch holds the three others, and they get no reply yet.
+        sync.ReleaseFolder();
         Assert.Equal(firstId, AssertQueuedAndDurable(await firstReply, sync, root));
         string[] batch = await sync.NextBatchAsync();
         Assert.Equal(3, batch.Length);
@@ -51,6 +59,12 @@ public class GroupCommitTests
         Assert.DoesNotContain(otherReplies, reply => reply.IsCompleted);
 
         sync.Release();
+        await sync.FolderFlushAsync();
+        Assert.Equal(8, Directory.GetFiles(root).Length);
+        await Task.Delay(300);
+        Assert.DoesNotContain(otherReplies, reply => reply.IsCompleted);
+
+        sync.ReleaseFolder();
         var otherIds = new List<string>();
         foreach (Task<Reply> reply in otherReplies)
         {
@@ -92,14 +106,17 @@ public class GroupCommitTests
     }
 
     /// <summary>
-    /// Flushes for real, but records each batch (its message ids) and holds it before its data flush until
-    /// <see cref="Release"/>; message ids count as durable once the store folder flush after their renames has returned.
+    /// Flushes for real, but records each batch (its message ids), holds it before its data flush until
+    /// <see cref="Release"/> and before its store folder flush until <see cref="ReleaseFolder"/>; message ids count as
+    /// durable once the store folder flush after their renames has returned.
     /// </summary>
     private sealed class HeldSync : StoreSync
     {
         private readonly ConcurrentQueue<string[]> _batches = new();
         private readonly SemaphoreSlim _entered = new(0);
         private readonly SemaphoreSlim _release = new(0);
+        private readonly SemaphoreSlim _folderEntered = new(0);
+        private readonly SemaphoreSlim _folderRelease = new(0);
         private readonly ConcurrentDictionary<string, bool> _durable = new();
         private string[] _current = [];
         private int _dataFlushes;
@@ -112,6 +129,12 @@ public class GroupCommitTests
         public bool IsDurable(string id) => _durable.ContainsKey(id);
 
         public void Release() => _release.Release();
+
+        public void ReleaseFolder() => _folderRelease.Release();
+
+        /// <summary>Waits until the committer holds the current batch before its store folder flush.</summary>
+        public async Task FolderFlushAsync() =>
+            Assert.True(await _folderEntered.WaitAsync(TimeSpan.FromSeconds(10)), "no batch reached the store folder flush");
 
         /// <summary>Waits until the committer holds the next batch; returns its message ids.</summary>
         public async Task<string[]> NextBatchAsync()
@@ -133,6 +156,8 @@ public class GroupCommitTests
 
         public override void FlushDirectory(string root)
         {
+            _folderEntered.Release();
+            Assert.True(_folderRelease.Wait(TimeSpan.FromSeconds(30)), "the test never released the store folder flush");
             base.FlushDirectory(root);
             Interlocked.Increment(ref _directoryFlushes);
             foreach (string id in _current)
