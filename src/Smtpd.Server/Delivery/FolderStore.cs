@@ -107,7 +107,7 @@ internal sealed class FolderStore : IDeliveryTarget
             }
             else
             {
-                eml = CreateTemporaryFile(emlTemporary);
+                eml = await CreateTemporaryFileAsync(emlTemporary);
                 await WriteAsync(eml, trace, offset, emlTemporary, cancellationToken);
                 offset = trace.Length;
             }
@@ -126,7 +126,7 @@ internal sealed class FolderStore : IDeliveryTarget
                 filled += read;
                 if (filled == buffer.Length)
                 {
-                    eml ??= CreateTemporaryFile(emlTemporary);
+                    eml ??= await CreateTemporaryFileAsync(emlTemporary);
                     await WriteAsync(eml, buffer.AsMemory(0, filled), offset, emlTemporary, cancellationToken);
                     offset += filled;
                     filled = 0;
@@ -156,10 +156,16 @@ internal sealed class FolderStore : IDeliveryTarget
             if (!committed)
             {
                 // Ids are unique, so a final name that exists here is this message's own, renamed before a later step failed.
-                DeleteQuietly(emlTemporary);
-                DeleteQuietly(jsonTemporary);
-                DeleteQuietly(emlFinal);
-                DeleteQuietly(jsonFinal);
+                // Unlinking blocks on a stalled disk: on the thread pool, like every other file operation here.
+                await Task.Run(
+                    () =>
+                    {
+                        DeleteQuietly(emlTemporary);
+                        DeleteQuietly(jsonTemporary);
+                        DeleteQuietly(emlFinal);
+                        DeleteQuietly(jsonFinal);
+                    },
+                    CancellationToken.None);
             }
         }
     }
@@ -195,6 +201,13 @@ internal sealed class FolderStore : IDeliveryTarget
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens a temporary file on the thread pool: an open blocks while the disk does, and the caller runs on the
+    /// connection's thread (with <see cref="SmtpServerOptions.UnsafePreferInlineScheduling"/>, a readiness loop that other
+    /// connections share).
+    /// </summary>
+    private Task<SafeFileHandle> CreateTemporaryFileAsync(string path) => Task.Run(() => CreateTemporaryFile(path), CancellationToken.None);
 
     private SafeFileHandle CreateTemporaryFile(string path)
     {
