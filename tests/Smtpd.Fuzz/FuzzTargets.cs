@@ -171,15 +171,33 @@ internal static class FuzzTargets
     /// <summary>
     /// The DATA scanner: any split of the input and any output size give the same message as one pass; and a message
     /// built from the input (its lines ended by CRLF), dot-stuffed and terminated as a client sends it, comes out whole.
+    /// Under each <see cref="SmtpBareLineEndings"/> policy the message ends at the same place; <c>Reject</c> keeps the
+    /// bytes <c>Accept</c> keeps and notes a bare CR or LF exactly when they hold one; <c>Normalize</c> gives those bytes
+    /// with every bare CR or LF made CRLF.
     /// </summary>
     public static void Data(ReadOnlySpan<byte> data)
     {
-        (byte[] whole, int wholeConsumed, bool wholeEnded) = Unstuff(data, seed: 0, discard: false);
-        (byte[] pieces, int piecesConsumed, bool piecesEnded) = Unstuff(data, seed: Hash(data) | 1, discard: false);
-        Check(whole.AsSpan().SequenceEqual(pieces) && wholeConsumed == piecesConsumed && wholeEnded == piecesEnded,
-            $"split changes the result: {whole.Length}/{wholeConsumed}/{wholeEnded} in one pass, {pieces.Length}/{piecesConsumed}/{piecesEnded} in pieces");
-        (byte[] counted, _, _) = Unstuff(data, seed: Hash(data) | 1, discard: true);
-        Check(counted.Length == whole.Length, $"discarding counts {counted.Length} bytes, copying {whole.Length}");
+        (byte[] whole, int wholeConsumed, bool wholeEnded, _) = Unstuff(data, seed: 0, discard: false);
+        foreach (SmtpBareLineEndings policy in (SmtpBareLineEndings[])[SmtpBareLineEndings.Accept, SmtpBareLineEndings.Normalize, SmtpBareLineEndings.Reject])
+        {
+            (byte[] one, int oneConsumed, bool oneEnded, bool oneSawBare) = Unstuff(data, seed: 0, discard: false, policy);
+            (byte[] pieces, int piecesConsumed, bool piecesEnded, bool piecesSawBare) = Unstuff(data, seed: Hash(data) | 1, discard: false, policy);
+            Check(one.AsSpan().SequenceEqual(pieces) && oneConsumed == piecesConsumed && oneEnded == piecesEnded && oneSawBare == piecesSawBare,
+                $"{policy}: split changes the result: {one.Length}/{oneConsumed}/{oneEnded}/{oneSawBare} in one pass, {pieces.Length}/{piecesConsumed}/{piecesEnded}/{piecesSawBare} in pieces");
+            (byte[] counted, _, _, _) = Unstuff(data, seed: Hash(data) | 1, discard: true, policy);
+            Check(counted.Length == one.Length, $"{policy}: discarding counts {counted.Length} bytes, copying {one.Length}");
+            Check(oneConsumed == wholeConsumed && oneEnded == wholeEnded, $"{policy}: the message ends elsewhere than under Accept ({oneConsumed}/{oneEnded} against {wholeConsumed}/{wholeEnded})");
+            switch (policy)
+            {
+                case SmtpBareLineEndings.Reject:
+                    Check(one.AsSpan().SequenceEqual(whole), "Reject changes the message bytes");
+                    Check(!wholeEnded || oneSawBare == HasBareLineEnding(whole), $"Reject: bare line ending noted {oneSawBare} for a message that has one: {!oneSawBare}");
+                    break;
+                case SmtpBareLineEndings.Normalize:
+                    Check(one.AsSpan().SequenceEqual(NormalizeLineEndings(whole, ended: wholeEnded)), "Normalize is not the message with its bare CR and LF made CRLF");
+                    break;
+            }
+        }
 
         var message = new List<byte>();
         var wire = new List<byte>();
@@ -198,14 +216,58 @@ internal static class FuzzTargets
 
         wire.AddRange(".\r\n"u8);
         byte[] sent = wire.ToArray();
-        (byte[] received, int consumed, bool ended) = Unstuff(sent, seed: Hash(data) | 1, discard: false);
-        Check(ended && consumed == sent.Length, $"the terminator was not found where the client put it (consumed {consumed} of {sent.Length}, ended {ended})");
-        Check(received.AsSpan().SequenceEqual(message.ToArray()), "the message did not come out as it went in");
+        foreach (SmtpBareLineEndings policy in (SmtpBareLineEndings[])[SmtpBareLineEndings.Accept, SmtpBareLineEndings.Normalize, SmtpBareLineEndings.Reject])
+        {
+            (byte[] received, int consumed, bool ended, bool sawBare) = Unstuff(sent, seed: Hash(data) | 1, discard: false, policy);
+            Check(ended && consumed == sent.Length, $"{policy}: the terminator was not found where the client put it (consumed {consumed} of {sent.Length}, ended {ended})");
+            Check(received.AsSpan().SequenceEqual(message.ToArray()), $"{policy}: the message did not come out as it went in");
+            Check(!sawBare, $"{policy}: a bare line ending noted in a message of CRLF lines");
+        }
     }
 
-    private static (byte[] Output, int Consumed, bool Ended) Unstuff(ReadOnlySpan<byte> input, uint seed, bool discard)
+    /// <summary>Does <paramref name="message"/> hold a CR not followed by LF, or an LF not preceded by CR?</summary>
+    private static bool HasBareLineEnding(ReadOnlySpan<byte> message)
     {
-        var unstuffer = new DotUnstuffer();
+        for (int i = 0; i < message.Length; i++)
+        {
+            if ((message[i] == (byte)'\r' && (i + 1 == message.Length || message[i + 1] != (byte)'\n'))
+                || (message[i] == (byte)'\n' && (i == 0 || message[i - 1] != (byte)'\r')))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <paramref name="message"/> with each bare CR and bare LF made CRLF; a CR at the end of a message that has not
+    /// <paramref name="ended"/> stays as it is (the next byte decides whether it is bare).
+    /// </summary>
+    private static byte[] NormalizeLineEndings(ReadOnlySpan<byte> message, bool ended)
+    {
+        var result = new List<byte>(message.Length);
+        for (int i = 0; i < message.Length; i++)
+        {
+            byte b = message[i];
+            if (b == (byte)'\n' && (i == 0 || message[i - 1] != (byte)'\r'))
+            {
+                result.Add((byte)'\r');
+            }
+
+            result.Add(b);
+            if (b == (byte)'\r' && (i + 1 < message.Length ? message[i + 1] != (byte)'\n' : ended))
+            {
+                result.Add((byte)'\n');
+            }
+        }
+
+        return [.. result];
+    }
+
+    private static (byte[] Output, int Consumed, bool Ended, bool SawBareLineEnding) Unstuff(ReadOnlySpan<byte> input, uint seed, bool discard, SmtpBareLineEndings policy = SmtpBareLineEndings.Accept)
+    {
+        var unstuffer = new DotUnstuffer(policy);
         var state = seed;
         byte[] output = new byte[seed == 0 ? input.Length + 2 : 2 + (int)(seed % 16)];
         var result = new List<byte>();
@@ -229,7 +291,7 @@ internal static class FuzzTargets
             position += consumed;
         }
 
-        return (discard ? new byte[counted] : result.ToArray(), position, unstuffer.IsEnded);
+        return (discard ? new byte[counted] : result.ToArray(), position, unstuffer.IsEnded, unstuffer.SawBareLineEnding);
     }
 
     /// <summary>The input's lines: split at LF, CR dropped.</summary>

@@ -186,6 +186,21 @@ public class ServerDefenceTests
         Assert.DoesNotContain("wrong-guess", server.StandardOutput, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The defence settings under the names server-program.md fixes (scripts depend on them), with their units and the
+    /// program's defaults: <c>authFailureWindow</c> is milliseconds, as every time of the program.
+    /// </summary>
+    [Fact]
+    public async Task Help_names_the_defence_settings_with_their_units_and_defaults()
+    {
+        (int exit, string help, _) = await ServerProcess.RunToExitAsync(["--help"], ServerProcess.NewFolder());
+        Assert.Equal(0, exit);
+        Assert.Matches(@"\n  --maxConnectionsPerClient N .*\[default: half of maxClients, or of the connections the descriptor limit allows\]\n", help);
+        Assert.Matches(@"\n  --maxAuthFailuresPerClient N .*\[default: 10\]\n", help);
+        Assert.Matches(@"\n  --authFailureWindow MS .*\[default: 300000\]\n", help);
+        Assert.Matches(@"\n  --bareLineEndings Accept\|Normalize\|Reject .*\[default: Normalize\]\n", help);
+    }
+
     private static async Task OpenTransactionAsync(RawClient client)
     {
         Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
