@@ -13,11 +13,12 @@ public sealed partial class SmtpServerOptions
     public long MaxEnvelopeSize { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// What happens to a bare LF or bare CR inside a DATA message: kept (<see cref="SmtpBareLineEndings.Accept"/>, the
-    /// default, as the reference), made CRLF (<see cref="SmtpBareLineEndings.Normalize"/>), or the message refused with
-    /// <c>550 5.5.2</c> (<see cref="SmtpBareLineEndings.Reject"/>). Only <c>CRLF.CRLF</c> ends a message either way; kept
-    /// bare endings are what lets a relay further on that reads them as line endings see another message in this one
-    /// (SMTP smuggling). BDAT messages are taken as sent.
+    /// What happens to a bare LF or bare CR inside a DATA message: kept (<see cref="SmtpBareLineEndings.Accept"/>), made
+    /// CRLF (<see cref="SmtpBareLineEndings.Normalize"/>), or the message refused with <c>550 5.5.2</c>
+    /// (<see cref="SmtpBareLineEndings.Reject"/>). The library's default is <see cref="SmtpBareLineEndings.Accept"/>, the
+    /// reference's behaviour. Only <c>CRLF.CRLF</c> ends a message either way; kept bare endings are what lets a relay
+    /// further on that reads them as line endings see another message in this one (SMTP smuggling). BDAT messages are
+    /// taken as sent.
     /// </summary>
     public SmtpBareLineEndings BareLineEndings { get; set; }
 
