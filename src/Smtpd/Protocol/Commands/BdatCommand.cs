@@ -47,7 +47,7 @@ internal static class BdatCommand
             {
                 // Discarded under the minimum data rate too: the transaction's message's when there is one, else the chunk's own.
                 input ??= new ChunkBodyReader(protocol.Transport, protocol.Server.DataRate);
-                await input.SkipAsync(chunk.Size);
+                await input.SkipAsync(chunk.Size, protocol.Transport.Aborted);
                 return Refuse(protocol, message, refusal, chunk.Last);
             }
 
