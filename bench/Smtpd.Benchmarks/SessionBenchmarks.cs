@@ -6,14 +6,15 @@ namespace Smtpd.Benchmarks;
 /// <summary>
 /// Whole sessions through the engine's public entry point (<c>HandleStreamAsync</c>) over an in-memory transport:
 /// greeting, EHLO, then <see cref="Commands"/> repetitions of one command group, then QUIT. The per-operation figures
-/// are per group, with the session's own set-up spread over the groups (it is a few KiB once). What a group
-/// allocates beyond the strings and address objects handed to the handlers is waste.
+/// are per group, with the session's own set-up spread over the groups: it is 1 to 2 KiB once (the connection's
+/// objects, EHLO, QUIT), so over 10,000 groups it adds under 0.2 B to a group and the column shows what the commands
+/// cost. What a group allocates beyond the strings and address objects handed to the handlers is waste.
 /// </summary>
 [MemoryDiagnoser]
 public class SessionBenchmarks : IAsyncDisposable
 {
     /// <summary>Groups per session.</summary>
-    public const int Commands = 1000;
+    public const int Commands = 10_000;
 
     private SmtpServer _server = null!;
     private byte[] _script = [];
