@@ -1,6 +1,6 @@
 // A worker for Smtpd's JetStream target (docs/scale-out.md): pulls messages from the stream with a durable consumer and
 // writes each one as <id>.eml + <id>.json (the folder store's format) into a folder, acknowledging it only once both
-// files are on disk. Copy it and replace WriteAsync with your own processing.
+// files and their names are on disk (fsync). Copy it and replace WriteAsync with your own processing.
 //
 //   dotnet run --project samples/JetStreamConsumer -- --url nats://127.0.0.1:4222 --stream MAIL --out ./inbox [--drain]
 //
@@ -11,6 +11,7 @@
 // --creds FILE authenticates with a NATS .creds file; --tls-ca FILE trusts a private CA for NATS only, and --tls-cert FILE
 // --tls-key FILE (PEM) present a client certificate to servers that verify clients. The URLs are only ever shown
 // without user and password.
+using System.Runtime.InteropServices;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -132,7 +133,9 @@ async Task<int> HandleAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellati
     return 1;
 }
 
-// As the folder store does: both files flushed under a temporary name, the .eml renamed first, the .json last.
+// As the folder store does: both files flushed to disk under a temporary name, the .eml renamed first, the .json last,
+// then the folder flushed so that the new names survive a power loss too. Only then is the message acknowledged; an
+// exception here leaves it unacknowledged, and JetStream delivers it again.
 async Task WriteAsync(string id, byte[] eml, byte[] json, CancellationToken cancellationToken)
 {
     foreach ((string extension, byte[] content) in new[] { (".eml", eml), (".json", json) })
@@ -147,6 +150,7 @@ async Task WriteAsync(string id, byte[] eml, byte[] json, CancellationToken canc
 
     File.Move(Path.Combine(temporary, id + ".eml"), Path.Combine(output, id + ".eml"), overwrite: true);
     File.Move(Path.Combine(temporary, id + ".json"), Path.Combine(output, id + ".json"), overwrite: true);
+    Folder.FlushToDisk(output);
 }
 
 // "nats://user:password@host:4222,tls://host2:4222" as "nats://host:4222,tls://host2:4222".
@@ -187,4 +191,49 @@ internal sealed record Arguments(string Url, string Stream, string Output, strin
         bool complete = parsed.Url.Length > 0 && parsed.Stream.Length > 0 && parsed.Output.Length > 0;
         return complete && (parsed.TlsCert is null) == (parsed.TlsKey is null) ? parsed : null;
     }
+}
+
+/// <summary>
+/// fsync of a folder, which makes the renames into it durable. .NET cannot open a folder as a file, so this calls
+/// <c>open</c>, <c>fsync</c> and <c>close</c> from the C library, as Smtpd's folder store does. On Windows it does nothing:
+/// NTFS journals folder changes and has no folder fsync.
+/// </summary>
+internal static partial class Folder
+{
+    /// <summary>Flushes the entries of the folder <paramref name="path"/> to disk.</summary>
+    /// <exception cref="IOException">The folder cannot be opened or flushed.</exception>
+    public static void FlushToDisk(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        int descriptor = Open(path, 0 /* O_RDONLY */);
+        if (descriptor < 0)
+        {
+            throw new IOException($"open '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        try
+        {
+            if (Fsync(descriptor) != 0)
+            {
+                throw new IOException($"fsync '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+        }
+        finally
+        {
+            _ = Close(descriptor);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int descriptor);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int descriptor);
 }

@@ -210,6 +210,17 @@ public class JetStreamTargetTests
         Assert.Contains(message, line);
     }
 
+    [Fact]
+    public async Task A_NATS_server_without_JetStream_is_one_line_on_stderr_and_exit_status_2()
+    {
+        await using NatsCluster nats = await NatsCluster.StartAsync(jetStream: false);
+        (int exitCode, _, string stderr) = await ServerProcess.RunToExitAsync(["--listen", "127.0.0.1:0", "--store", nats.Urls], ServerProcess.NewFolder());
+        Assert.Equal(2, exitCode);
+        Assert.Equal(
+            $"smtpd: store: the NATS server at {nats.Urls} has no JetStream (start nats-server with -js)",
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Theory]
     [InlineData(new[] { "--store", "nats://127.0.0.1" }, "store: 'nats://127.0.0.1' is neither a folder nor nats://HOST:PORT or tls://HOST:PORT")]
     [InlineData(new[] { "--store", "nats://127.0.0.1:4222,http://127.0.0.1:80" }, "store: 'http://127.0.0.1:80' is neither a folder nor")]

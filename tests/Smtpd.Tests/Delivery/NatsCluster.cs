@@ -43,9 +43,11 @@ public sealed class NatsCluster : IAsyncDisposable
     /// Starts <paramref name="nodes"/> nodes (a cluster when more than one) and waits until JetStream answers.
     /// <paramref name="config"/> is added to each node's configuration (TLS, authorization); <paramref name="scheme"/> is
     /// the URLs' (<c>nats</c> or <c>tls</c>); <paramref name="client"/> gives the test's own connections what that
-    /// configuration asks of a client (a CA, credentials).
+    /// configuration asks of a client (a CA, credentials). Without <paramref name="jetStream"/> the nodes are plain NATS
+    /// servers (no <c>jetstream</c> block), waited for until they accept connections.
     /// </summary>
-    public static async Task<NatsCluster> StartAsync(int nodes = 1, string config = "", string scheme = "nats", Func<NatsOpts, NatsOpts>? client = null)
+    public static async Task<NatsCluster> StartAsync(
+        int nodes = 1, string config = "", string scheme = "nats", Func<NatsOpts, NatsOpts>? client = null, bool jetStream = true)
     {
         ExternalProcess.Require("nats-server");
         string folder = Directory.CreateTempSubdirectory("smtpd-nats-").FullName;
@@ -59,9 +61,11 @@ public sealed class NatsCluster : IAsyncDisposable
                 server_name: {{name}}
                 listen: 127.0.0.1:{{port}}
                 max_payload: {{MaxPayload}}
+
+                """).Append(jetStream ? $$"""
                 jetstream { store_dir: "{{Path.Combine(folder, name)}}" }
 
-                """).Append(config);
+                """ : "").Append(config);
             if (nodes > 1)
             {
                 text.Append($$"""
@@ -85,7 +89,11 @@ public sealed class NatsCluster : IAsyncDisposable
             node.Start();
         }
 
-        await cluster.WaitForJetStreamAsync();
+        if (jetStream)
+        {
+            await cluster.WaitForJetStreamAsync();
+        }
+
         return cluster;
     }
 
