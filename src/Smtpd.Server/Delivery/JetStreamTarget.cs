@@ -44,9 +44,11 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         _settings = settings;
         _logger = loggerFactory.CreateLogger<JetStreamTarget>();
 
-        // One publish attempt waits a quarter of publishTimeout for its acknowledgement, then is sent again with the same
-        // Nats-Msg-Id (a stream leader that died with the acknowledgement is replaced meanwhile). A publish while
-        // disconnected fails after publishTimeout instead of waiting for the connection indefinitely.
+        // A publish waits for its acknowledgement up to publishTimeout (the JetStream context's request timeout); an attempt
+        // that fails at once (no responders while a stream leader is elected, a dropped connection) is sent again after
+        // RetryPause with the same Nats-Msg-Id (PublishAsync). A publish while disconnected fails after publishTimeout
+        // instead of waiting for the connection indefinitely. The connection's other requests (the revoker's) wait a
+        // quarter of publishTimeout.
         TimeSpan attempt = TimeSpan.FromTicks(Math.Max(settings.PublishTimeout.Ticks / 4, TimeSpan.FromMilliseconds(250).Ticks));
         _connection = new NatsConnection(new NatsOpts
         {
