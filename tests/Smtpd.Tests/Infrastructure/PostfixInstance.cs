@@ -84,13 +84,14 @@ public sealed class PostfixInstance : IAsyncDisposable
 
             """);
 
-        // Only what relaying and LMTP delivery need, nothing chrooted, and no listener but the loopback one above.
+        // Only what relaying and LMTP delivery need (tlsproxy for *_tls_connection_reuse), nothing chrooted, and no listener but the loopback one above.
         await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), $"""
             127.0.0.1:{port} inet n - n - - smtpd
             pickup    unix  n - n 60 1 pickup
             cleanup   unix  n - n -  0 cleanup
             qmgr      unix  n - n 300 1 qmgr
             tlsmgr    unix  - - n 1000? 1 tlsmgr
+            tlsproxy  unix  - - n -  0 tlsproxy
             rewrite   unix  - - n -  - trivial-rewrite
             bounce    unix  - - n -  0 bounce
             defer     unix  - - n -  0 bounce
