@@ -314,7 +314,9 @@ public class StartTlsTests
         {
             NoAuth(o);
             o.Logger = log;
-            o.SocketTimeout = TimeSpan.FromMilliseconds(400);
+            // Long enough for the other client's handshake on a loaded machine (at 400 ms a slow handshake of the other
+            // client hit the timeout too and was reset), short enough to see the stalled one closed by it.
+            o.SocketTimeout = TimeSpan.FromMilliseconds(1500);
         });
         await using var stalled = await TlsTestClient.ConnectAsync(server.EndPoint);
         await stalled.ReadReplyAsync();
@@ -329,9 +331,9 @@ public class StartTlsTests
         await other.HandshakeAsync();
         Assert.Equal(250, (await other.CommandAsync("NOOP")).Code);
 
-        Assert.True(await stalled.IsClosedAsync(TimeSpan.FromSeconds(3)));
-        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
-        Assert.Contains("not completed within 400 ms", await log.WaitForAsync(302));
+        Assert.True(await stalled.IsClosedAsync(TimeSpan.FromSeconds(6)));
+        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(1000), TimeSpan.FromSeconds(6));
+        Assert.Contains("not completed within 1500 ms", await log.WaitForAsync(302));
     }
 
     [Fact]
