@@ -332,7 +332,7 @@ tiering thread's last samples come 6 s into a continuous load; W5, which measure
 and W7, bound by the disk, with 1,000),
 then measures with `bench/Smtpd.LoadGen` (or `smtp-source` for W2-src and W7). No server gets runtime settings from
 the environment. The generator, which is not measured as a server, turns on the runtime's inline socket completions
-for its own process (`DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS`, set in `Program.cs` before its first socket;
+for its own process (the runtime's environment switch for it, set in `Program.cs` before its first socket;
 `--thread-pool-completions` turns it off), the same against every server. A W7 run first waits 30 s: ext4 does not reuse an
 inode within 30 s of its deletion and scans past such inodes when it creates a file, so a run right after another
 that deleted files (Postfix's queue) would pay for them. The servers are interleaved and their order is rotated per
