@@ -49,7 +49,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
         // RetryPause with the same Nats-Msg-Id (PublishAsync). A publish while disconnected fails after publishTimeout
         // instead of waiting for the connection indefinitely. The connection's other requests (the revoker's) wait a
         // quarter of publishTimeout.
-        TimeSpan attempt = TimeSpan.FromTicks(Math.Max(settings.PublishTimeout.Ticks / 4, TimeSpan.FromMilliseconds(250).Ticks));
+        TimeSpan otherRequests = TimeSpan.FromTicks(Math.Max(settings.PublishTimeout.Ticks / 4, TimeSpan.FromMilliseconds(250).Ticks));
         _connection = new NatsConnection(new NatsOpts
         {
             Url = string.Join(",", settings.Servers.Select(server => server.GetLeftPart(UriPartial.Authority))),
@@ -58,7 +58,7 @@ internal sealed partial class JetStreamTarget : IDeliveryTarget
             TlsOpts = new NatsTlsOpts { CaFile = settings.TlsCa, CertFile = settings.TlsCert, KeyFile = settings.TlsKey },
             LoggerFactory = loggerFactory,
             ConnectTimeout = TimeSpan.FromSeconds(5),
-            RequestTimeout = attempt,
+            RequestTimeout = otherRequests,
             CommandTimeout = settings.PublishTimeout,
             PublishTimeoutOnDisconnected = true,
             MaxReconnectRetry = -1,

@@ -95,7 +95,7 @@ internal abstract class MessageBodyReader(ConnectionTransport transport, DataRat
     /// <param name="cancellationToken">Ends the wait (the connection's abort).</param>
     /// <exception cref="IOException">The client went away, sent nothing within the socket timeout or fell below the minimum rate.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
+    public async ValueTask SkipAsync(long count, CancellationToken cancellationToken)
     {
         while (count > 0)
         {
